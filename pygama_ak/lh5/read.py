@@ -1,0 +1,545 @@
+"""Read LH5 objects into Awkward arrays.
+
+Type mapping (``docs/lh5.md`` has the full table):
+
+* table → record array in ``datatype`` field order (nested tables → nested records)
+* ``array<1>{real|bool}`` → 1-d numbers (bool stored as uint8 comes back as bool)
+* ``array<1>{string}`` → strings; ``array<N>`` and equal-sized arrays → regular dimensions
+* vector of vectors (any depth) → ``var`` lists; encoded waveforms are decoded to their dtype
+* struct / plain group / histogram → :class:`ak.Record` whose non-scalar fields are arrays
+* scalar → Python/numpy scalar (strings as ``str``)
+
+Every layout node carries the parameters ``datatype`` (the LH5 string) and, when present,
+``units``; any other attributes sit in the ``attrs`` parameter.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+
+import awkward as ak
+import h5py
+import hdf5plugin  # noqa: F401  (registers zstd, lz4, bitshuffle ... filters)
+import numpy as np
+
+from .datatype import Datatype, DatatypeError, format_datatype, parse_datatype
+from .errors import LH5DecodeError, LH5Error, LH5NotFoundError
+
+PathLike = str | os.PathLike
+Selection = slice | np.ndarray  # a row range [start, stop) or sorted unique row indices
+
+
+# ----------------------------------------------------------------------------- attributes
+def read_attrs(obj: h5py.HLObject) -> dict:
+    """All attributes of an HDF5 object as plain Python values (strings decoded)."""
+    out = {}
+    for key, value in obj.attrs.items():
+        out[key] = _plain(value)
+    return out
+
+
+def _plain(value):
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    if isinstance(value, np.generic):
+        return value.item() if not isinstance(value, np.bytes_) else value.decode()
+    if isinstance(value, np.ndarray):
+        return [_plain(v) for v in value.tolist()] if value.ndim else _plain(value[()])
+    return value
+
+
+def _params(attrs: dict, datatype: str | None = None) -> dict:
+    """Awkward parameters for one LH5 object: ``datatype``, ``units``, other ``attrs``."""
+    params: dict = {}
+    if datatype is not None:
+        params["datatype"] = datatype
+    if "units" in attrs:
+        params["units"] = attrs["units"]
+    extra = {k: v for k, v in attrs.items() if k not in ("datatype", "units")}
+    if extra:
+        params["attrs"] = extra
+    return params
+
+
+def datatype_of(obj: h5py.HLObject, file: str, path: str) -> Datatype | None:
+    """Parsed ``datatype`` attribute of ``obj``; None for plain groups/datasets without one."""
+    raw = obj.attrs.get("datatype")
+    if raw is None:
+        return None
+    try:
+        return parse_datatype(_plain(raw))
+    except DatatypeError as err:
+        raise LH5DecodeError(file, path, str(err)) from None
+
+
+# ----------------------------------------------------------------------------- fields
+def field_tree(fields: Iterable[str] | None) -> dict | None:
+    """``["a", "b/c"]`` → ``{"a": None, "b": {"c": None}}`` (None = every sub-field)."""
+    if fields is None:
+        return None
+    if isinstance(fields, str):
+        fields = [fields]
+    tree: dict = {}
+    for name in fields:
+        parts = [p for p in str(name).strip("/").split("/") if p]
+        node = tree
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if last:
+                node[part] = None
+            else:
+                sub = node.get(part, {})
+                if sub is None:
+                    break  # already asked for the whole parent
+                node[part] = sub
+                node = sub
+    return tree
+
+
+# ----------------------------------------------------------------------------- row counts
+def n_rows_of(obj: h5py.HLObject, dt: Datatype | None, file: str = "", path: str = "") -> int | None:
+    """Number of rows of an object without reading its data (None for scalars and structs)."""
+    if dt is None:
+        return obj.shape[0] if isinstance(obj, h5py.Dataset) and obj.shape else None
+    k = dt.kind
+    if k in ("array", "fixedsize_array", "aoesa"):
+        return obj.shape[0]
+    if k == "vov":
+        return obj["cumulative_length"].shape[0]
+    if k in ("encoded_aoesa", "encoded_vov"):
+        return obj["encoded_data/cumulative_length"].shape[0]
+    if k == "table":
+        for name in dt.fields:
+            if name in obj:
+                child = obj[name]
+                n = n_rows_of(child, datatype_of(child, file, f"{path}/{name}"), file, f"{path}/{name}")
+                if n is not None:
+                    return n
+        return 0
+    if k == "view":
+        entries = obj["entries"]
+        if entries.ndim == 2:
+            e = entries[...]
+            return int((e[:, 1] - e[:, 0]).sum())
+        return entries.shape[0]
+    return None
+
+
+# ----------------------------------------------------------------------------- low-level reads
+def _read_numbers(ds: h5py.Dataset, sel: slice) -> np.ndarray:
+    """Rows [start, stop) of an N-d dataset into a fresh C-contiguous array."""
+    start, stop = sel.start, sel.stop
+    n = ds.shape[0]
+    dtype = ds.dtype
+    if dtype.kind == "O" or h5py.check_string_dtype(dtype) is not None and dtype.kind != "S":
+        return ds[start:stop]
+    out = np.empty((stop - start, *ds.shape[1:]), dtype=dtype)
+    if out.size == 0:
+        return out
+    if start == 0 and stop == n:
+        ds.id.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
+    else:
+        fspace = ds.id.get_space()
+        offset = (start,) + (0,) * (ds.ndim - 1)
+        fspace.select_hyperslab(offset, out.shape)
+        mspace = h5py.h5s.create_simple(out.shape)
+        ds.id.read(mspace, fspace, out)
+    return out
+
+
+def _strings_layout(data: np.ndarray, params: dict) -> ak.contents.Content:
+    """Fixed-length ``S<n>`` (NUL padded) or object strings → an Awkward string layout."""
+    params = {**params, "__array__": "string"}
+    if data.dtype.kind == "S" and data.dtype.itemsize > 0:
+        width = data.dtype.itemsize
+        raw = np.ascontiguousarray(data).view(np.uint8).reshape(len(data), width)
+        lengths = np.char.str_len(data).astype(np.int64)
+        keep = np.arange(width)[None, :] < lengths[:, None]
+        content = raw[keep]
+    else:
+        encoded = [v if isinstance(v, bytes) else str(v).encode() for v in data.tolist()]
+        lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=len(encoded))
+        content = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    chars = ak.contents.NumpyArray(content, parameters={"__array__": "char"})
+    return ak.contents.ListOffsetArray(ak.index.Index64(offsets), chars, parameters=params)
+
+
+def _array_layout(data: np.ndarray, dt: Datatype, params: dict) -> ak.contents.Content:
+    """A numpy array read from an LH5 array dataset → layout (bool/strings/regular dims)."""
+    if dt.element == "string" or data.dtype.kind in "SO":
+        if data.ndim != 1:
+            raise ValueError("multi-dimensional string arrays are not supported")
+        return _strings_layout(data, params)
+    if dt.element == "bool" and data.dtype != np.bool_:
+        data = data.astype(np.bool_)
+    if data.ndim == 1:
+        return ak.contents.NumpyArray(data, parameters=params)
+    inner: ak.contents.Content = ak.contents.NumpyArray(data.reshape(-1))
+    for size in reversed(data.shape[1:]):
+        inner = ak.contents.RegularArray(inner, size)
+    return inner.copy(parameters=params) if params else inner
+
+
+# ----------------------------------------------------------------------------- the reader
+class _Reader:
+    """Reads one object tree of one open file; knows the file name for error messages."""
+
+    def __init__(self, file: h5py.File, filename: str) -> None:
+        self.file, self.filename = file, filename
+
+    def err(self, path: str, reason: str) -> LH5DecodeError:
+        return LH5DecodeError(self.filename, path, reason)
+
+    def read(self, obj, path: str, sel: slice | None, fields: dict | None):
+        dt = datatype_of(obj, self.filename, path)
+        if dt is None:
+            if isinstance(obj, h5py.Group):
+                return self._struct(obj, path, tuple(obj.keys()), None, fields, plain=True)
+            raise self.err(path, "dataset has no 'datatype' attribute")
+        attrs = read_attrs(obj)
+        params = _params(attrs, format_datatype(dt))
+        k = dt.kind
+        try:
+            if k == "scalar":
+                return self._scalar(obj, dt)
+            if k in ("array", "fixedsize_array", "aoesa"):
+                if not isinstance(obj, h5py.Dataset):
+                    raise self.err(path, f"{format_datatype(dt)} must be a dataset")
+                sel = sel if sel is not None else slice(0, obj.shape[0])
+                return _array_layout(_read_numbers(obj, sel), dt, params)
+            if k == "vov":
+                return self._vov(obj, path, dt, sel, params)
+            if k == "encoded_aoesa":
+                return self._encoded(obj, path, dt, sel, params, attrs, equal_size=True)
+            if k == "encoded_vov":
+                return self._encoded(obj, path, dt, sel, params, attrs, equal_size=False)
+            if k == "table":
+                return self._table(obj, path, dt, sel, fields, params)
+            if k == "struct":
+                return self._struct(obj, path, dt.fields, params, fields, plain=False)
+            if k == "view":
+                return self._view(obj, path, sel, fields)
+        except LH5Error:
+            raise
+        except (KeyError, ValueError, TypeError, OSError) as exc:
+            raise self.err(path, f"cannot read {format_datatype(dt)}: {exc}") from exc
+        raise self.err(path, f"unsupported datatype {format_datatype(dt)}")
+
+    # -- scalars, vectors of vectors, encoded arrays
+    def _scalar(self, obj: h5py.Dataset, dt: Datatype):
+        value = obj[()]
+        if dt.element == "string":
+            return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
+        if dt.element == "bool":
+            return bool(value)
+        return value.item() if isinstance(value, np.generic) else value
+
+    def _vov(self, obj: h5py.Group, path: str, dt: Datatype, sel: slice | None, params: dict):
+        cl_ds = obj["cumulative_length"]
+        n = cl_ds.shape[0]
+        sel = sel if sel is not None else slice(0, n)
+        start, stop = sel.start, sel.stop
+        lo = max(start - 1, 0)
+        cl = _read_numbers(cl_ds, slice(lo, stop)).astype(np.int64, copy=False)
+        base = int(cl[0]) if start > 0 else 0
+        offsets = np.empty(stop - start + 1, dtype=np.int64)
+        offsets[0] = 0
+        offsets[1:] = (cl[1:] if start > 0 else cl) - base
+        if len(offsets) > 1 and np.any(np.diff(offsets) < 0):
+            raise self.err(path, "cumulative_length is not monotonically increasing")
+        end = base + int(offsets[-1])
+        flat = obj["flattened_data"]
+        inner_dt = dt.inner
+        if inner_dt.kind == "vov":
+            content = self._vov(flat, f"{path}/flattened_data", inner_dt, slice(base, end),
+                                _params(read_attrs(flat), format_datatype(inner_dt)))
+        else:
+            if flat.shape[0] < end:
+                raise self.err(path, f"flattened_data has {flat.shape[0]} entries, "
+                                     f"cumulative_length needs {end}")
+            flat_attrs = read_attrs(flat)
+            content = _array_layout(_read_numbers(flat, slice(base, end)), inner_dt,
+                                    _params(flat_attrs, format_datatype(inner_dt)))
+            if "units" not in params and "units" in flat_attrs:
+                params = {**params, "units": flat_attrs["units"]}
+        return ak.contents.ListOffsetArray(ak.index.Index64(offsets), content, parameters=params)
+
+    def _encoded(self, obj, path, dt, sel, params, attrs, *, equal_size: bool):
+        from .codecs import CodecError, decode
+
+        enc = obj["encoded_data"]
+        cl_ds = enc["cumulative_length"]
+        n = cl_ds.shape[0]
+        sel = sel if sel is not None else slice(0, n)
+        start, stop = sel.start, sel.stop
+        lo = max(start - 1, 0)
+        cl = _read_numbers(cl_ds, slice(lo, stop)).astype(np.int64, copy=False)
+        base = int(cl[0]) if start > 0 else 0
+        byte_offsets = np.empty(stop - start + 1, dtype=np.int64)
+        byte_offsets[0] = 0
+        byte_offsets[1:] = (cl[1:] if start > 0 else cl) - base
+        encoded = _read_numbers(enc["flattened_data"], slice(base, base + int(byte_offsets[-1])))
+        size_ds = obj["decoded_size"]
+        sizes = int(size_ds[()]) if equal_size else _read_numbers(size_ds, sel).astype(np.int64)
+        codec = attrs.get("codec")
+        shift = int(attrs.get("codec_shift", 0))
+        dtype = decoded_dtype(attrs)
+        try:
+            flat = decode(codec, encoded, byte_offsets, sizes, dtype=dtype, codec_shift=shift,
+                          where=f"{self.filename}:{path}")
+        except CodecError as exc:
+            raise self.err(path, str(exc)) from exc
+        decoded_dt = Datatype("aoesa" if equal_size else "vov", element=dt.element,
+                              inner=None if equal_size else Datatype("array", element=dt.element))
+        params = {**params, "datatype": format_datatype(decoded_dt)}
+        if equal_size:
+            inner = ak.contents.NumpyArray(flat)
+            return ak.contents.RegularArray(inner, sizes, zeros_length=stop - start, parameters=params)
+        offsets = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        return ak.contents.ListOffsetArray(ak.index.Index64(offsets), ak.contents.NumpyArray(flat),
+                                           parameters=params)
+
+    # -- groups
+    def _table(self, obj, path, dt, sel, fields, params):
+        names = list(dt.fields)
+        if fields is not None:
+            missing = [f for f in fields if f not in names]
+            if missing:
+                raise LH5NotFoundError(self.filename, f"{path}/{missing[0]}",
+                                       f"no field {missing[0]!r} in table (fields: {', '.join(names)})")
+            names = [n for n in names if n in fields]
+        if sel is None:
+            n = n_rows_of(obj, dt, self.filename, path) or 0
+            sel = slice(0, n)
+        contents = []
+        for name in names:
+            if name not in obj:
+                raise self.err(f"{path}/{name}", "field listed in the table's datatype is missing")
+            child = self.read(obj[name], f"{path}/{name}", sel, None if fields is None else fields[name])
+            if not isinstance(child, ak.contents.Content):
+                raise self.err(f"{path}/{name}", "a table column cannot be a scalar or struct")
+            if child.length != sel.stop - sel.start:
+                raise self.err(f"{path}/{name}", f"column has {child.length} rows, table has "
+                                                f"{sel.stop - sel.start}")
+            contents.append(child)
+        kept = Datatype("table", fields=tuple(names))
+        params = {**params, "datatype": format_datatype(kept)}
+        return ak.contents.RecordArray(contents, names, length=sel.stop - sel.start, parameters=params)
+
+    def _struct(self, obj, path, names, params, fields, *, plain: bool):
+        names = list(names)
+        if fields is not None:
+            missing = [f for f in fields if f not in names]
+            if missing:
+                raise LH5NotFoundError(self.filename, f"{path}/{missing[0]}",
+                                       f"no field {missing[0]!r} in struct (fields: {', '.join(names)})")
+            names = [n for n in names if n in fields]
+        contents, kept = [], []
+        for name in names:
+            if name not in obj:
+                if plain:
+                    continue
+                raise self.err(f"{path}/{name}", "field listed in the struct's datatype is missing")
+            value = self.read(obj[name], f"{path}/{name}", None, None if fields is None else fields[name])
+            contents.append(_struct_field(value))
+            kept.append(name)
+        params = dict(params or {})
+        if not plain:
+            params["datatype"] = format_datatype(Datatype("struct", fields=tuple(kept)))
+        record = ak.contents.RecordArray(contents, kept, length=1, parameters=params or None)
+        return ak.Array(record)[0]
+
+    def _view(self, obj, path, sel, fields):
+        entries = obj["entries"][...]
+        target = obj["data"]
+        rows = (np.concatenate([np.arange(a, b) for a, b in entries]) if entries.ndim == 2
+                else np.asarray(entries, dtype=np.int64))
+        if sel is not None:
+            rows = rows[sel]
+        if len(rows) == 0:
+            layout = self.read(target, f"{path}/data", slice(0, 0), fields)
+            return layout
+        lo, hi = int(rows.min()), int(rows.max()) + 1
+        layout = self.read(target, f"{path}/data", slice(lo, hi), fields)
+        return ak.to_layout(ak.to_packed(ak.Array(layout)[rows - lo]))
+
+
+def _struct_field(value) -> ak.contents.Content:
+    """One struct field as a length-1 layout: scalars as is, arrays wrapped in one list."""
+    if isinstance(value, ak.contents.Content):
+        return ak.contents.RegularArray(value, value.length, zeros_length=1)
+    if isinstance(value, ak.Record):
+        inner = value.layout.array[value.layout.at : value.layout.at + 1]
+        return inner
+    if isinstance(value, str):
+        data = np.frombuffer(value.encode(), dtype=np.uint8)
+        chars = ak.contents.NumpyArray(data, parameters={"__array__": "char"})
+        return ak.contents.ListOffsetArray(ak.index.Index64(np.array([0, len(data)], np.int64)),
+                                           chars, parameters={"__array__": "string"})
+    return ak.contents.NumpyArray(np.asarray([value]))
+
+
+def decoded_dtype(attrs: dict) -> np.dtype:
+    """dtype of decoded waveform samples: radware with shift -32768 → uint16, else int16;
+    uleb128 → uint16 unless the writer stored the original dtype in attribute ``dtype``."""
+    if "dtype" in attrs:
+        return np.dtype(attrs["dtype"])
+    if attrs.get("codec") == "radware_sigcompress":
+        return np.dtype(np.uint16) if int(attrs.get("codec_shift", 0)) == -32768 else np.dtype(np.int16)
+    return np.dtype(np.uint16)
+
+
+# ----------------------------------------------------------------------------- public API
+def _as_paths(paths: PathLike | Sequence[PathLike]) -> list[str]:
+    if isinstance(paths, (str, os.PathLike)):
+        return [os.fspath(paths)]
+    return [os.fspath(p) for p in paths]
+
+
+def open_lh5(path: PathLike) -> h5py.File:
+    """Open an LH5 file read-only, without HDF5 file locking; a clear error if it is not HDF5."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        return h5py.File(path, "r", locking=False)
+    except OSError as exc:
+        raise LH5DecodeError(path, "/", f"not an HDF5 file or unreadable: {exc}") from exc
+
+
+def get_object(f: h5py.File, filename: str, name: str):
+    """``f[name]`` with an error that names the file and the object path."""
+    key = "/" + name.strip("/")
+    if key != "/" and key not in f:
+        parent = key.rsplit("/", 1)[0] or "/"
+        have = sorted(f[parent].keys()) if parent in f and isinstance(f[parent], h5py.Group) else []
+        hint = f" (in {parent}: {', '.join(have[:12])}{' ...' if len(have) > 12 else ''})" if have else ""
+        raise LH5NotFoundError(filename, key, f"no such object{hint}")
+    return f[key]
+
+
+def _global_selection(counts: list[int], rows, index) -> list[Selection | None]:
+    """Split a global row range / index list over files with ``counts`` rows each."""
+    total = sum(counts)
+    bounds = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    if index is not None:
+        idx = np.asarray(index)
+        if idx.dtype == np.bool_:
+            if len(idx) != total:
+                raise ValueError(f"boolean index has {len(idx)} entries for {total} rows")
+            idx = np.flatnonzero(idx)
+        idx = np.asarray(idx, dtype=np.int64)
+        if len(idx) and (idx.min() < 0 or idx.max() >= total):
+            raise IndexError(f"row index out of range [0, {total})")
+        if rows is not None:
+            r = range(total)[rows] if isinstance(rows, slice) else range(*rows)
+            idx = idx[(idx >= r.start) & (idx < r.stop)]
+        if len(idx) > 1 and np.any(np.diff(idx) <= 0):
+            idx = np.unique(idx)
+        out = []
+        for i in range(len(counts)):
+            part = idx[(idx >= bounds[i]) & (idx < bounds[i + 1])] - bounds[i]
+            out.append(part)
+        return out
+    if rows is None:
+        return [None] * len(counts)
+    if isinstance(rows, slice):
+        if rows.step not in (None, 1):
+            raise ValueError("rows must be a contiguous range (step 1)")
+        r = range(total)[rows]
+    else:
+        start, stop = rows
+        r = range(total)[slice(start, stop)]
+    out = []
+    for i in range(len(counts)):
+        s = max(r.start, int(bounds[i])) - int(bounds[i])
+        e = min(r.stop, int(bounds[i + 1])) - int(bounds[i])
+        out.append(slice(s, max(s, e)))
+    return out
+
+
+def read(
+    paths: PathLike | Sequence[PathLike],
+    name: str,
+    *,
+    fields: Iterable[str] | None = None,
+    rows: slice | tuple[int, int] | None = None,
+    index: np.ndarray | Sequence[int] | None = None,
+):
+    """Read the LH5 object ``name`` from one file or several (concatenated row-wise).
+
+    ``fields`` selects (nested, ``/``-separated) columns of tables and structs; ``rows`` a
+    contiguous row range ``slice(start, stop)`` or ``(start, stop)``; ``index`` sorted row
+    numbers or a boolean mask. ``rows``/``index`` count over all files together.
+    Returns an :class:`ak.Array` (tables, arrays), an :class:`ak.Record` (structs,
+    histograms) or a scalar.
+    """
+    files = _as_paths(paths)
+    if not files:
+        raise ValueError("no input files")
+    tree = field_tree(fields)
+    handles = [open_lh5(p) for p in files]
+    try:
+        objs = [get_object(f, p, name) for f, p in zip(handles, files)]
+        dts = [datatype_of(o, p, name) for o, p in zip(objs, files)]
+        if rows is not None or index is not None:
+            counts = [n_rows_of(o, d, p, name) for o, d, p in zip(objs, dts, files)]
+            if any(c is None for c in counts):
+                raise LH5DecodeError(files[0], name, "rows/index given but the object has no rows")
+            sels = _global_selection(counts, rows, index)
+        else:
+            sels = [None] * len(files)
+        parts = []
+        for f, p, o, sel in zip(handles, files, objs, sels):
+            parts.append(_read_one(_Reader(f, p), o, name, sel, tree))
+    finally:
+        for f in handles:
+            f.close()
+    if len(parts) == 1:
+        return _wrap(parts[0])
+    if not all(isinstance(x, ak.contents.Content) for x in parts):
+        raise LH5DecodeError(files[0], name, "only arrays and tables can be concatenated over files")
+    return ak.concatenate([ak.Array(x) for x in parts], axis=0)
+
+
+def _read_one(reader: _Reader, obj, name: str, sel: Selection | None, tree):
+    if isinstance(sel, np.ndarray):
+        if len(sel) == 0:
+            layout = reader.read(obj, name, slice(0, 0), tree)
+            return layout
+        lo, hi = int(sel[0]), int(sel[-1]) + 1
+        layout = reader.read(obj, name, slice(lo, hi), tree)
+        if len(sel) == hi - lo:
+            return layout
+        return ak.to_layout(ak.to_packed(ak.Array(layout)[sel - lo]))
+    return reader.read(obj, name, sel, tree)
+
+
+def _wrap(value):
+    if isinstance(value, ak.contents.Content):
+        return ak.Array(value)
+    return value
+
+
+def read_n_rows(path: PathLike, name: str) -> int | None:
+    """Rows of object ``name`` in file ``path`` without reading its data."""
+    with open_lh5(path) as f:
+        obj = get_object(f, os.fspath(path), name)
+        return n_rows_of(obj, datatype_of(obj, os.fspath(path), name), os.fspath(path), name)
+
+
+def ls(path: PathLike, group: str = "/") -> list[str]:
+    """Names of the children of ``group`` (full paths without leading ``/``), sorted."""
+    with open_lh5(path) as f:
+        obj = get_object(f, os.fspath(path), group)
+        if not isinstance(obj, h5py.Group):
+            return [group.strip("/")]
+        prefix = group.strip("/")
+        return [f"{prefix}/{k}" if prefix else k for k in obj.keys()]
+
+
+__all__ = ["read", "read_n_rows", "ls", "read_attrs", "open_lh5"]
