@@ -1,18 +1,20 @@
 """The LH5 (LEGEND HDF5) schema layer: LH5 objects ⇄ Awkward arrays ⇄ Arrow/Polars.
 
-Submodules are imported on first use so that ``import pygama_ak.lh5`` stays cheap.
+``read`` and ``write`` are imported here (they share their names with their modules);
+the other submodules load on first use.
 """
 
 from __future__ import annotations
 
 import importlib
 
+from .read import read as read
+from .read import read_n_rows as read_n_rows
+from .write import write as write
+
 _LAZY = {
-    "read": "read",
-    "read_n_rows": "read",
     "ls": "read",
     "read_attrs": "read",
-    "write": "write",
     "scan_lh5": "scan",
     "to_arrow": "arrow",
     "from_arrow": "arrow",
@@ -28,7 +30,7 @@ _LAZY = {
     "format_datatype": "datatype",
 }
 
-__all__ = sorted(_LAZY)
+__all__ = sorted([*_LAZY, "read", "read_n_rows", "write"])
 
 
 def __getattr__(name: str):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 SCALAR_ELEMENTS = ("real", "bool", "complex", "string", "blob")
 
@@ -94,10 +95,13 @@ def _element(text: str, whole: str) -> str:
     return text
 
 
-def parse_datatype(text: str) -> Datatype:
+def parse_datatype(text: str | bytes) -> Datatype:
     """Parse an LH5 ``datatype`` string; raise :class:`DatatypeError` when it is not LH5."""
-    if isinstance(text, bytes):
-        text = text.decode()
+    return _parse(text.decode() if isinstance(text, bytes) else text)
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str) -> Datatype:
     s = text.strip()
     if s in SCALAR_ELEMENTS:
         return Datatype("scalar", element=s, ndim=0)
@@ -120,7 +124,7 @@ def parse_datatype(text: str) -> Datatype:
     if m := _ARRAY.match(s):
         ndim, body = int(m.group(1)), m.group(2)
         if ndim == 1 and (body.startswith("array<") or body.startswith("array_of")):
-            inner = parse_datatype(body)
+            inner = _parse(body)
             if inner.kind not in ("array", "vov", "aoesa", "fixedsize_array"):
                 raise DatatypeError(f"unsupported vector-of-vectors element {body!r} in {s!r}")
             return Datatype("vov", element=inner.leaf().element, inner=inner)

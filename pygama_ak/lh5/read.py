@@ -30,12 +30,76 @@ PathLike = str | os.PathLike
 Selection = slice | np.ndarray  # a row range [start, stop) or sorted unique row indices
 
 
-# ----------------------------------------------------------------------------- attributes
-def read_attrs(obj: h5py.HLObject) -> dict:
+# ----------------------------------------------------------------------------- low-level handles
+# The reader works on h5py's low-level object ids (GroupID / DatasetID): building high-level
+# Group/Dataset/AttributeManager objects costs more than reading a small dataset.
+_VLEN_STRING_TYPES: dict[int, h5py.h5t.TypeID] = {}
+_VLEN_ANY = h5py.h5t.py_create(h5py.string_dtype("utf-8"))  # reads ASCII and UTF-8 alike
+
+
+def _oid(obj):
+    """The low-level id of a high-level h5py object (ids pass through)."""
+    return obj.id if isinstance(obj, h5py.HLObject) else obj
+
+
+def _open(oid, name: str):
+    """Child ``name`` (may contain ``/``) of a group id; KeyError when missing."""
+    return h5py.h5o.open(oid, name.encode())
+
+
+def _has(oid, name: str) -> bool:
+    try:
+        return oid.links.exists(name.encode())
+    except (KeyError, ValueError):
+        return False
+
+
+def _is_dataset(oid) -> bool:
+    return isinstance(oid, h5py.h5d.DatasetID)
+
+
+def _keys(oid) -> list[str]:
+    return [k.decode() if isinstance(k, bytes) else k for k in h5py.Group(oid)]
+
+
+def _attr_value(aid):
+    try:  # fast path: a scalar variable-length string (what every LH5 writer uses)
+        buf = np.empty((), dtype=object)
+        aid.read(buf, mtype=_VLEN_ANY)
+        value = buf[()]
+        return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value
+    except (OSError, TypeError, ValueError):
+        pass
+    tid = aid.get_type()
+    if tid.get_class() == h5py.h5t.STRING and tid.is_variable_str():
+        cset = tid.get_cset()
+        mtype = _VLEN_STRING_TYPES.get(cset)
+        if mtype is None:
+            encoding = "utf-8" if cset == h5py.h5t.CSET_UTF8 else "ascii"
+            mtype = _VLEN_STRING_TYPES[cset] = h5py.h5t.py_create(h5py.string_dtype(encoding))
+        buf = np.empty(aid.shape, dtype=object)
+        aid.read(buf, mtype=mtype)
+    else:
+        buf = np.empty(aid.shape, dtype=aid.dtype)
+        aid.read(buf)
+    return _plain(buf[()] if buf.ndim == 0 else buf)
+
+
+def read_attrs(obj) -> dict:
     """All attributes of an HDF5 object as plain Python values (strings decoded)."""
+    oid = _oid(obj)
+    n = h5py.h5a.get_num_attrs(oid)
+    if n == 0:
+        return {}
+    if n == 1:  # the common case: only the datatype
+        try:
+            return {"datatype": _attr_value(h5py.h5a.open(oid, b"datatype"))}
+        except KeyError:
+            pass
     out = {}
-    for key, value in obj.attrs.items():
-        out[key] = _plain(value)
+    for i in range(n):
+        aid = h5py.h5a.open(oid, index=i)
+        out[aid.name.decode()] = _attr_value(aid)
     return out
 
 
@@ -62,13 +126,13 @@ def _params(attrs: dict, datatype: str | None = None) -> dict:
     return params
 
 
-def datatype_of(obj: h5py.HLObject, file: str, path: str) -> Datatype | None:
+def datatype_of(obj, file: str, path: str, attrs: dict | None = None) -> Datatype | None:
     """Parsed ``datatype`` attribute of ``obj``; None for plain groups/datasets without one."""
-    raw = obj.attrs.get("datatype")
+    raw = (read_attrs(obj) if attrs is None else attrs).get("datatype")
     if raw is None:
         return None
     try:
-        return parse_datatype(_plain(raw))
+        return parse_datatype(raw)
     except DatatypeError as err:
         raise LH5DecodeError(file, path, str(err)) from None
 
@@ -98,54 +162,60 @@ def field_tree(fields: Iterable[str] | None) -> dict | None:
 
 
 # ----------------------------------------------------------------------------- row counts
-def n_rows_of(obj: h5py.HLObject, dt: Datatype | None, file: str = "", path: str = "") -> int | None:
+def n_rows_of(obj, dt: Datatype | None, file: str = "", path: str = "") -> int | None:
     """Number of rows of an object without reading its data (None for scalars and structs)."""
+    oid = _oid(obj)
     if dt is None:
-        return obj.shape[0] if isinstance(obj, h5py.Dataset) and obj.shape else None
+        return oid.shape[0] if _is_dataset(oid) and oid.shape else None
     k = dt.kind
     if k in ("array", "fixedsize_array", "aoesa"):
-        return obj.shape[0]
+        return oid.shape[0]
     if k == "vov":
-        return obj["cumulative_length"].shape[0]
+        return _open(oid, "cumulative_length").shape[0]
     if k in ("encoded_aoesa", "encoded_vov"):
-        return obj["encoded_data/cumulative_length"].shape[0]
+        return _open(oid, "encoded_data/cumulative_length").shape[0]
     if k == "table":
         for name in dt.fields:
-            if name in obj:
-                child = obj[name]
-                n = n_rows_of(child, datatype_of(child, file, f"{path}/{name}"), file, f"{path}/{name}")
+            if _has(oid, name):
+                child = _open(oid, name)
+                sub = f"{path}/{name}"
+                n = n_rows_of(child, datatype_of(child, file, sub), file, sub)
                 if n is not None:
                     return n
         return 0
     if k == "view":
-        entries = obj["entries"]
+        entries = _read_numbers(_open(oid, "entries"), None)
         if entries.ndim == 2:
-            e = entries[...]
-            return int((e[:, 1] - e[:, 0]).sum())
-        return entries.shape[0]
+            return int((entries[:, 1] - entries[:, 0]).sum())
+        return len(entries)
     return None
 
 
 # ----------------------------------------------------------------------------- low-level reads
-def _read_numbers(ds: h5py.Dataset, sel: slice) -> np.ndarray:
-    """Rows [start, stop) of an N-d dataset into a fresh C-contiguous array."""
-    start, stop = sel.start, sel.stop
-    n = ds.shape[0]
-    dtype = ds.dtype
-    if dtype.kind == "O" or h5py.check_string_dtype(dtype) is not None and dtype.kind != "S":
-        return ds[start:stop]
-    out = np.empty((stop - start, *ds.shape[1:]), dtype=dtype)
+def _read_numbers(dsid, sel: slice | None) -> np.ndarray:
+    """Rows [start, stop) (all rows when ``sel`` is None) of a dataset into a fresh array."""
+    shape, dtype = dsid.shape, dsid.dtype
+    if dtype.kind == "O" or len(shape) == 0:
+        ds = h5py.Dataset(dsid)
+        return ds[()] if len(shape) == 0 else (ds[sel] if sel is not None else ds[...])
+    n = shape[0]
+    start, stop = (0, n) if sel is None else (sel.start, sel.stop)
+    out = np.empty((stop - start, *shape[1:]), dtype=dtype)
     if out.size == 0:
         return out
+    mtype = _MEMORY_TYPES.get(dtype)
+    if mtype is None:
+        mtype = _MEMORY_TYPES[dtype] = h5py.h5t.py_create(dtype)
     if start == 0 and stop == n:
-        ds.id.read(h5py.h5s.ALL, h5py.h5s.ALL, out)
+        dsid.read(h5py.h5s.ALL, h5py.h5s.ALL, out, mtype=mtype)
     else:
-        fspace = ds.id.get_space()
-        offset = (start,) + (0,) * (ds.ndim - 1)
-        fspace.select_hyperslab(offset, out.shape)
-        mspace = h5py.h5s.create_simple(out.shape)
-        ds.id.read(mspace, fspace, out)
+        fspace = dsid.get_space()
+        fspace.select_hyperslab((start,) + (0,) * (len(shape) - 1), out.shape)
+        dsid.read(h5py.h5s.create_simple(out.shape), fspace, out, mtype=mtype)
     return out
+
+
+_MEMORY_TYPES: dict[np.dtype, h5py.h5t.TypeID] = {}
 
 
 def _strings_layout(data: np.ndarray, params: dict) -> ak.contents.Content:
@@ -194,21 +264,21 @@ class _Reader:
         return LH5DecodeError(self.filename, path, reason)
 
     def read(self, obj, path: str, sel: slice | None, fields: dict | None):
-        dt = datatype_of(obj, self.filename, path)
-        if dt is None:
-            if isinstance(obj, h5py.Group):
-                return self._struct(obj, path, tuple(obj.keys()), None, fields, plain=True)
-            raise self.err(path, "dataset has no 'datatype' attribute")
+        obj = _oid(obj)
         attrs = read_attrs(obj)
+        dt = datatype_of(obj, self.filename, path, attrs)
+        if dt is None:
+            if not _is_dataset(obj):
+                return self._struct(obj, path, tuple(_keys(obj)), None, fields, plain=True)
+            raise self.err(path, "dataset has no 'datatype' attribute")
         params = _params(attrs, format_datatype(dt))
         k = dt.kind
         try:
             if k == "scalar":
                 return self._scalar(obj, dt)
             if k in ("array", "fixedsize_array", "aoesa"):
-                if not isinstance(obj, h5py.Dataset):
+                if not _is_dataset(obj):
                     raise self.err(path, f"{format_datatype(dt)} must be a dataset")
-                sel = sel if sel is not None else slice(0, obj.shape[0])
                 return _array_layout(_read_numbers(obj, sel), dt, params)
             if k == "vov":
                 return self._vov(obj, path, dt, sel, params)
@@ -229,8 +299,8 @@ class _Reader:
         raise self.err(path, f"unsupported datatype {format_datatype(dt)}")
 
     # -- scalars, vectors of vectors, encoded arrays
-    def _scalar(self, obj: h5py.Dataset, dt: Datatype):
-        value = obj[()]
+    def _scalar(self, obj, dt: Datatype):
+        value = _read_numbers(obj, None)
         if dt.element == "string":
             return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else str(value)
         if dt.element == "bool":
@@ -238,7 +308,7 @@ class _Reader:
         return value.item() if isinstance(value, np.generic) else value
 
     def _vov(self, obj: h5py.Group, path: str, dt: Datatype, sel: slice | None, params: dict):
-        cl_ds = obj["cumulative_length"]
+        cl_ds = _open(obj, "cumulative_length")
         n = cl_ds.shape[0]
         sel = sel if sel is not None else slice(0, n)
         start, stop = sel.start, sel.stop
@@ -251,7 +321,7 @@ class _Reader:
         if len(offsets) > 1 and np.any(np.diff(offsets) < 0):
             raise self.err(path, "cumulative_length is not monotonically increasing")
         end = base + int(offsets[-1])
-        flat = obj["flattened_data"]
+        flat = _open(obj, "flattened_data")
         inner_dt = dt.inner
         if inner_dt.kind == "vov":
             content = self._vov(flat, f"{path}/flattened_data", inner_dt, slice(base, end),
@@ -270,8 +340,7 @@ class _Reader:
     def _encoded(self, obj, path, dt, sel, params, attrs, *, equal_size: bool):
         from .codecs import CodecError, decode
 
-        enc = obj["encoded_data"]
-        cl_ds = enc["cumulative_length"]
+        cl_ds = _open(obj, "encoded_data/cumulative_length")
         n = cl_ds.shape[0]
         sel = sel if sel is not None else slice(0, n)
         start, stop = sel.start, sel.stop
@@ -281,9 +350,11 @@ class _Reader:
         byte_offsets = np.empty(stop - start + 1, dtype=np.int64)
         byte_offsets[0] = 0
         byte_offsets[1:] = (cl[1:] if start > 0 else cl) - base
-        encoded = _read_numbers(enc["flattened_data"], slice(base, base + int(byte_offsets[-1])))
-        size_ds = obj["decoded_size"]
-        sizes = int(size_ds[()]) if equal_size else _read_numbers(size_ds, sel).astype(np.int64)
+        encoded = _read_numbers(_open(obj, "encoded_data/flattened_data"),
+                                slice(base, base + int(byte_offsets[-1])))
+        size_ds = _open(obj, "decoded_size")
+        sizes = (int(_read_numbers(size_ds, None)) if equal_size
+                 else _read_numbers(size_ds, sel).astype(np.int64))
         codec = attrs.get("codec")
         shift = int(attrs.get("codec_shift", 0))
         dtype = decoded_dtype(attrs)
@@ -317,9 +388,11 @@ class _Reader:
             sel = slice(0, n)
         contents = []
         for name in names:
-            if name not in obj:
-                raise self.err(f"{path}/{name}", "field listed in the table's datatype is missing")
-            child = self.read(obj[name], f"{path}/{name}", sel, None if fields is None else fields[name])
+            try:
+                handle = _open(obj, name)
+            except KeyError:
+                raise self.err(f"{path}/{name}", "field listed in the table's datatype is missing") from None
+            child = self.read(handle, f"{path}/{name}", sel, None if fields is None else fields[name])
             if not isinstance(child, ak.contents.Content):
                 raise self.err(f"{path}/{name}", "a table column cannot be a scalar or struct")
             if child.length != sel.stop - sel.start:
@@ -340,11 +413,12 @@ class _Reader:
             names = [n for n in names if n in fields]
         contents, kept = [], []
         for name in names:
-            if name not in obj:
+            if not _has(obj, name):
                 if plain:
                     continue
                 raise self.err(f"{path}/{name}", "field listed in the struct's datatype is missing")
-            value = self.read(obj[name], f"{path}/{name}", None, None if fields is None else fields[name])
+            value = self.read(_open(obj, name), f"{path}/{name}", None,
+                              None if fields is None else fields[name])
             contents.append(_struct_field(value))
             kept.append(name)
         params = dict(params or {})
@@ -354,8 +428,8 @@ class _Reader:
         return ak.Array(record)[0]
 
     def _view(self, obj, path, sel, fields):
-        entries = obj["entries"][...]
-        target = obj["data"]
+        entries = _read_numbers(_open(obj, "entries"), None)
+        target = _open(obj, "data")
         rows = (np.concatenate([np.arange(a, b) for a, b in entries]) if entries.ndim == 2
                 else np.asarray(entries, dtype=np.int64))
         if sel is not None:
@@ -406,7 +480,12 @@ def open_lh5(path: PathLike) -> h5py.File:
     if not os.path.exists(path):
         raise FileNotFoundError(f"{path}: no such file")
     try:
-        return h5py.File(path, "r", locking=False)
+        try:
+            return h5py.File(path, "r", locking=False)
+        except OSError as exc:
+            if "locking" not in str(exc):
+                raise
+            return h5py.File(path, "r")  # already open elsewhere in this process with locking
     except OSError as exc:
         raise LH5DecodeError(path, "/", f"not an HDF5 file or unreadable: {exc}") from exc
 
@@ -539,7 +618,7 @@ def ls(path: PathLike, group: str = "/") -> list[str]:
         if not isinstance(obj, h5py.Group):
             return [group.strip("/")]
         prefix = group.strip("/")
-        return [f"{prefix}/{k}" if prefix else k for k in obj.keys()]
+        return [f"{prefix}/{k}" if prefix else k for k in obj]
 
 
 __all__ = ["read", "read_n_rows", "ls", "read_attrs", "open_lh5"]

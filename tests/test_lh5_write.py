@@ -1,0 +1,289 @@
+"""Writing: round trips of every datatype, lgdo's on-disk conventions, modes and their errors."""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import awkward as ak
+import h5py
+import numpy as np
+import pytest
+from conftest import lh5_files
+from helpers import assert_same
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from pygama_ak.lh5 import read, write
+from pygama_ak.lh5.errors import LH5WriteError
+
+FILES = lh5_files()
+
+
+def _attr(obj, key):
+    value = obj.attrs[key]
+    return value.decode() if isinstance(value, bytes) else value
+
+
+# ----------------------------------------------------------------------------- real files
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_real_files_round_trip(path, tmp_path, testdata_dir):
+    """Every object of every real file, written by us and read back, is unchanged."""
+    out = tmp_path / "copy.lh5"
+    with h5py.File(path) as f:
+        keys = list(f.keys())
+    for key in keys:
+        value = read(path, key)
+        write(value, out, key)
+        assert_same(value, read(out, key), f"{path.name}:{key}")
+
+
+# ----------------------------------------------------------------------------- conventions
+def test_lgdo_on_disk_conventions(tmp_path):
+    path = tmp_path / "t.lh5"
+    tbl = ak.Array({
+        "zeta": np.arange(5, dtype=np.float32),
+        "alpha": np.array([True, False, True, True, False]),
+        "name": ["a", "bb", "", "dddd", "e"],
+        "hits": [[1, 2], [], [3], [4, 5, 6], [7]],
+        "wf": np.arange(50, dtype=np.uint16).reshape(5, 10),
+    })
+    write(tbl, path, "ch001/raw")
+    with h5py.File(path) as f:
+        grp = f["ch001/raw"]
+        assert _attr(grp, "datatype") == "table{alpha,hits,name,wf,zeta}"  # sorted like lgdo
+        assert _attr(f["ch001"], "datatype") == "struct{raw}"
+        # attributes are variable-length ASCII strings, as lgdo >= 2024 writes them
+        tid = grp.attrs.get_id("datatype").get_type()
+        assert tid.is_variable_str() and tid.get_cset() == h5py.h5t.CSET_ASCII
+        assert grp["alpha"].dtype == np.uint8 and _attr(grp["alpha"], "datatype") == "array<1>{bool}"
+        assert grp["name"].dtype == np.dtype("S4") and _attr(grp["name"], "datatype") == "array<1>{string}"
+        assert _attr(grp["hits"], "datatype") == "array<1>{array<1>{real}}"
+        assert list(grp["hits/cumulative_length"][...]) == [2, 2, 3, 6, 7]
+        assert _attr(grp["wf"], "datatype") == "array_of_equalsized_arrays<1,1>{real}"
+        for ds in (grp["zeta"], grp["wf"], grp["hits/flattened_data"]):
+            assert ds.maxshape[0] is None
+            assert ds.compression == "gzip" and ds.compression_opts == 4 and ds.shuffle
+        assert grp["wf"].chunks[1] == 10  # whole waveforms per chunk
+        assert grp["zeta"].chunks[0] > 5  # not frozen by the 5-row first write
+    back = read(path, "ch001/raw")
+    assert back.fields == ["alpha", "hits", "name", "wf", "zeta"]
+    assert ak.to_list(back.name) == ["a", "bb", "", "dddd", "e"]
+    assert back.alpha.type.content.primitive == "bool"
+
+
+@pytest.mark.parametrize(
+    ("setting", "check"),
+    [
+        ("lzf", lambda ds: ds.compression == "lzf"),
+        (None, lambda ds: ds.compression is None and not ds.shuffle),
+        ("zstd", lambda ds: 32015 in _filter_ids(ds)),
+        ("lz4", lambda ds: 32004 in _filter_ids(ds)),
+        ("bitshuffle", lambda ds: 32008 in _filter_ids(ds)),
+        ({"compression": "gzip", "compression_opts": 9}, lambda ds: ds.compression_opts == 9),
+    ],
+)
+def test_compression_options(tmp_path, setting, check):
+    path = tmp_path / "c.lh5"
+    data = ak.Array({"x": np.arange(10_000, dtype=np.int32) % 7})
+    write(data, path, "t", compression=setting)
+    with h5py.File(path) as f:
+        assert check(f["t/x"])
+    assert ak.to_list(read(path, "t").x) == ak.to_list(data.x)
+
+
+def _filter_ids(ds) -> list[int]:
+    plist = ds.id.get_create_plist()
+    return [plist.get_filter(i)[0] for i in range(plist.get_nfilters())]
+
+
+@pytest.mark.parametrize("codec", ["radware_sigcompress", "uleb128_zigzag_diff"])
+def test_codec_layout_matches_lgdo(tmp_path, codec):
+    path = tmp_path / "w.lh5"
+    rng = np.random.default_rng(1)
+    wf = (15000 + rng.integers(-20, 20, size=(7, 300))).astype(np.uint16)
+    table = ak.Array({"t0": np.zeros(7, np.float32), "dt": np.full(7, 16, np.float32), "values": wf})
+    write(table, path, "wf", compression={"values": codec})
+    with h5py.File(path) as f:
+        grp = f["wf/values"]
+        assert _attr(grp, "datatype") == "array_of_encoded_equalsized_arrays<1,1>{real}"
+        assert _attr(grp, "codec") == codec
+        if codec == "radware_sigcompress":
+            assert grp.attrs["codec_shift"] == -32768
+        assert grp["decoded_size"].shape == () and grp["decoded_size"][()] == 300
+        assert grp["encoded_data/flattened_data"].dtype == np.uint8
+        assert grp["encoded_data/flattened_data"].compression is None
+        assert grp["encoded_data/cumulative_length"].dtype == np.uint32
+        assert "dtype" not in grp.attrs  # uint16 is what readers assume
+    back = read(path, "wf")
+    assert ak.to_numpy(back["values"]).dtype == np.uint16
+    np.testing.assert_array_equal(ak.to_numpy(back["values"]), wf)
+    # rewriting what we read keeps the codec
+    write(back, path, "copy")
+    with h5py.File(path) as f:
+        assert _attr(f["copy/values"], "codec") == codec
+
+
+def test_variable_length_encoded_waveforms(tmp_path):
+    path = tmp_path / "v.lh5"
+    rows = [np.arange(n, dtype=np.int16) * (-1) ** n for n in (0, 1, 5, 300, 77)]
+    arr = ak.Array({"values": rows})
+    for codec in ("radware_sigcompress", "uleb128_zigzag_diff"):
+        write(arr, path, codec, compression={"values": codec})
+        with h5py.File(path) as f:
+            assert _attr(f[f"{codec}/values"], "datatype") == "array<1>{encoded_array<1>{real}}"
+        back = read(path, codec)
+        assert ak.to_list(back["values"]) == [r.tolist() for r in rows]
+        assert ak.flatten(back["values"]).type.content.primitive == "int16"
+
+
+# ----------------------------------------------------------------------------- modes
+def test_write_safe_refuses_and_overwrite_replaces(tmp_path):
+    path = tmp_path / "m.lh5"
+    write(ak.Array({"a": [1, 2]}), path, "t")
+    before = path.read_bytes()
+    with pytest.raises(LH5WriteError, match=r"m.lh5:/t: object exists"):
+        write(ak.Array({"a": [3]}), path, "t")
+    assert path.read_bytes() == before
+    write(ak.Array({"b": [3.5]}), path, "t", mode="overwrite")
+    assert read(path, "t").fields == ["b"]
+
+
+def test_append_rows_and_clash(tmp_path):
+    path = tmp_path / "a.lh5"
+    first = ak.Array({"e": [1.0, 2.0], "h": [[1], [2, 3]], "s": ["x", "yy"]})
+    second = ak.Array({"e": [3.0], "h": [[4, 5, 6]], "s": ["z"]})
+    write(first, path, "t", mode="append")
+    write(second, path, "t", mode="append")
+    both = read(path, "t")
+    assert ak.to_list(both.h) == [[1], [2, 3], [4, 5, 6]]
+    assert ak.to_list(both.e) == [1.0, 2.0, 3.0]
+    with pytest.raises(LH5WriteError, match="cannot append a table with fields"):
+        write(ak.Array({"other": [1]}), path, "t", mode="append")
+    with pytest.raises(LH5WriteError, match="do not fit"):
+        write(ak.Array({"e": [1.0], "h": [[1]], "s": ["much longer"]}), path, "t", mode="append")
+
+
+def test_append_column(tmp_path):
+    path = tmp_path / "c.lh5"
+    write(ak.Array({"a": [1, 2, 3]}), path, "t")
+    write(ak.Array({"b": [4.0, 5.0, 6.0]}), path, "t", mode="append_column")
+    back = read(path, "t")
+    assert back.fields == ["a", "b"] and ak.to_list(back.b) == [4.0, 5.0, 6.0]
+    with pytest.raises(LH5WriteError, match="field exists"):
+        write(ak.Array({"a": [0, 0, 0]}), path, "t", mode="append_column")
+    with pytest.raises(LH5WriteError, match="2 rows, table has 3"):
+        write(ak.Array({"c": [0, 0]}), path, "t", mode="append_column")
+
+
+def test_overwrite_file_is_atomic(tmp_path, monkeypatch):
+    path = tmp_path / "f.lh5"
+    write(ak.Array({"a": [1]}), path, "keep")
+    before = path.read_bytes()
+
+    class Boom(RuntimeError):
+        pass
+
+    writer = importlib.import_module("pygama_ak.lh5.write")
+
+    def explode(*args, **kwargs):
+        raise Boom("disk full")
+
+    monkeypatch.setattr(writer._Writer, "table", explode)
+    with pytest.raises(Boom):
+        write(ak.Array({"b": [2]}), path, "new", mode="overwrite_file")
+    assert path.read_bytes() == before  # untouched
+    assert [p.name for p in tmp_path.iterdir()] == ["f.lh5"]  # no temp file left
+    with pytest.raises(Boom):
+        write(ak.Array({"b": [2]}), tmp_path / "g.lh5", "new")
+    assert not (tmp_path / "g.lh5").exists()
+
+
+def test_refuses_non_hdf5_target(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("precious")
+    with pytest.raises(LH5WriteError, match="not an HDF5 file"):
+        write(ak.Array({"a": [1]}), path, "t")
+    assert path.read_text() == "precious"
+
+
+def test_missing_values_are_refused(tmp_path):
+    with pytest.raises(LH5WriteError, match=r"/t/a: missing values"):
+        write(ak.Array({"a": [1, None, 3]}), tmp_path / "n.lh5", "t")
+
+
+# ----------------------------------------------------------------------------- structs, scalars
+def test_structs_scalars_and_histograms(tmp_path, testdata_dir):
+    path = tmp_path / "s.lh5"
+    rec = ak.Record({"run": 42, "ok": True, "label": "cal", "tbl": ak.Array({"x": [1.0, 2.0]}),
+                     "meta": {"tau": 400.0}})
+    write(rec, path, "info")
+    back = read(path, "info")
+    assert back.run == 42 and back.ok is np.True_ or back.ok is True
+    assert back.label == "cal" and back.meta.tau == 400.0
+    assert ak.to_list(back.tbl.x) == [1.0, 2.0]
+    with h5py.File(path) as f:
+        assert _attr(f["info"], "datatype") == "struct{label,meta,ok,run,tbl}"
+        assert _attr(f["info/run"], "datatype") == "real" and f["info/run"].shape == ()
+        assert _attr(f["info/tbl"], "datatype") == "table{x}"
+    hist_file = testdata_dir / "lh5/lgdo-histograms.lh5"
+    hist = read(hist_file, "test_histogram_variable")
+    write(hist, path, "h")
+    assert_same(hist, read(path, "h"))
+    write("plain string", path, "note")
+    assert read(path, "note") == "plain string"
+
+
+# ----------------------------------------------------------------------------- hypothesis
+_dtypes = st.sampled_from(["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                           "uint64", "float32", "float64", "bool"])
+
+
+@st.composite
+def tables(draw):
+    rows = draw(st.integers(0, 40))
+    n = max(rows, 1)  # generate at least one row so every column has a concrete type
+    columns = {}
+    for i in range(draw(st.integers(1, 5))):
+        kind = draw(st.sampled_from(["flat", "vov", "vovov", "regular", "string", "nested"]))
+        dtype = np.dtype(draw(_dtypes))
+        elems = hnp.from_dtype(dtype, allow_nan=True, allow_infinity=True)
+        name = f"c{i}_{kind}"
+        if kind == "flat":
+            columns[name] = draw(hnp.arrays(dtype, n, elements=elems))
+        elif kind == "regular":
+            width = draw(st.integers(1, 6))
+            columns[name] = draw(hnp.arrays(dtype, (n, width), elements=elems))
+        elif kind == "vov":
+            counts = draw(st.lists(st.integers(0, 4), min_size=n, max_size=n))
+            flat = draw(hnp.arrays(dtype, sum(counts), elements=elems))
+            columns[name] = ak.unflatten(flat, np.asarray(counts, dtype=np.int64))
+        elif kind == "vovov":
+            outer = draw(st.lists(st.integers(0, 3), min_size=n, max_size=n))
+            inner = draw(st.lists(st.integers(0, 3), min_size=sum(outer), max_size=sum(outer)))
+            flat = draw(hnp.arrays(dtype, sum(inner), elements=elems))
+            columns[name] = ak.unflatten(ak.unflatten(flat, np.asarray(inner, np.int64)),
+                                         np.asarray(outer, np.int64))
+        elif kind == "string":
+            columns[name] = draw(st.lists(st.text(alphabet="abcxyz é", max_size=6), min_size=n,
+                                          max_size=n))
+        else:
+            columns[name] = ak.zip({"a": draw(hnp.arrays(dtype, n, elements=elems)),
+                                    "b": np.arange(n, dtype=np.float32)}, depth_limit=1)
+    return ak.zip(columns, depth_limit=1)[:rows]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(table=tables(), compression=st.sampled_from(["gzip", None, "lzf", "zstd"]))
+def test_hypothesis_round_trip(tmp_path, table, compression):
+    path = tmp_path / "h.lh5"
+    if path.exists():
+        os.remove(path)
+    write(table, path, "t", compression=compression)
+    assert_same(table, read(path, "t"))
+    # appending the same rows doubles them
+    write(table, path, "t", mode="append", compression=compression)
+    back = read(path, "t")
+    assert len(back) == 2 * len(table)
+    assert_same(table, back[len(table):])
