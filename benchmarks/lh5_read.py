@@ -110,7 +110,7 @@ def main() -> None:
         ours_first, ours = timed(read_ours, path, args.reps)
         _, h5 = timed(read_h5py, path, args.reps)
         names = lgdo_objects(path)
-        lg = timed(lambda p: read_lgdo(p, names), path, args.reps)[1] if have_lgdo else float("nan")
+        lg = timed(lambda p, n=names: read_lgdo(p, n), path, args.reps)[1] if have_lgdo else float("nan")
         print(f"{label:40s} {mb:6.2f} {h5 * 1e3:8.2f} {lg * 1e3:8.2f} {ours * 1e3:8.2f} "
               f"{ours_first * 1e3:8.1f} {ours / h5:9.2f} {lg / h5:9.2f} {lg / ours:9.2f}")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
