@@ -168,13 +168,16 @@ class _Writer:
     # -- objects
     def write(self, parent: h5py.Group, name: str, layout, relpath: str, *, append: bool) -> None:
         path = f"{parent.name.rstrip('/')}/{name}"
-        if isinstance(layout, ak.contents.IndexedArray | ak.contents.IndexedOptionArray |
-                      ak.contents.ByteMaskedArray | ak.contents.BitMaskedArray |
-                      ak.contents.UnmaskedArray):
-            if isinstance(layout, ak.contents.UnmaskedArray):
-                return self.write(parent, name, layout.content, relpath, append=append)
-            raise self.err(path, "missing values (None) cannot be stored in LH5: "
-                                 "fill them first (e.g. ak.fill_none(array, np.nan))")
+        if layout.is_option:  # e.g. from Arrow: fine as long as nothing is missing
+            if ak.any(ak.is_none(ak.Array(layout), axis=0)):
+                raise self.err(path, "missing values (None) cannot be stored in LH5: "
+                                     "fill them first (e.g. ak.fill_none(array, np.nan))")
+            content = layout.project()
+            params = {**(content.parameters or {}), **(layout.parameters or {})}
+            return self.write(parent, name, content.copy(parameters=params or None), relpath,
+                              append=append)
+        if isinstance(layout, ak.contents.IndexedArray):
+            return self.write(parent, name, layout.project(), relpath, append=append)
         if isinstance(layout, ak.contents.RecordArray):
             return self.table(parent, name, layout, relpath, append=append)
         if _is_string(layout):
