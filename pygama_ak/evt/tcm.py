@@ -53,21 +53,13 @@ class Coincidences:
 
 
 def _expand_tables(inputs: Sequence[tuple[str, str | Sequence[str]]]) -> list[tuple[str, str]]:
-    import h5py
+    """``[(file, pattern or patterns)]`` → ``[(file, table)]`` in the given order."""
+    from ..lh5.read import tables_in
 
     out = []
     for path, patterns in inputs:
         patterns = [patterns] if isinstance(patterns, str) else list(patterns)
-        candidates: list[str] = []
-
-        def collect(name: str, obj) -> None:
-            if isinstance(obj, h5py.Group):
-                dt = obj.attrs.get("datatype", b"")
-                if (dt.decode() if isinstance(dt, bytes) else str(dt)).startswith("table{"):
-                    candidates.append(name)
-
-        with h5py.File(path, "r", locking=False) as f:
-            f.visititems(collect)
+        candidates = tables_in(path)
         for pattern in patterns:
             pattern = pattern.strip("/")
             matches = sorted(c for c in candidates if fnmatch.fnmatchcase(c, pattern))

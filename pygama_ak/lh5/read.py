@@ -611,6 +611,21 @@ def read_n_rows(path: PathLike, name: str) -> int | None:
         return n_rows_of(obj, datatype_of(obj, os.fspath(path), name), os.fspath(path), name)
 
 
+def tables_in(path: PathLike) -> list[str]:
+    """Paths (no leading ``/``) of every ``table{...}`` object in a file, in HDF5 order."""
+    found: list[str] = []
+
+    def visit(name: str, obj) -> None:
+        if isinstance(obj, h5py.Group):
+            dt = obj.attrs.get("datatype", b"")
+            if (dt.decode() if isinstance(dt, bytes) else str(dt)).startswith("table{"):
+                found.append(name)
+
+    with open_lh5(path) as f:
+        f.visititems(visit)
+    return found
+
+
 def ls(path: PathLike, group: str = "/") -> list[str]:
     """Names of the children of ``group`` (full paths without leading ``/``), sorted."""
     with open_lh5(path) as f:
