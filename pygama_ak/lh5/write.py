@@ -102,7 +102,24 @@ def _packed_layout(array) -> ak.contents.Content:
     layout = ak.to_layout(array, allow_record=True)
     if isinstance(layout, ak.record.Record):
         layout = layout.array[layout.at : layout.at + 1]
-    return ak.to_layout(ak.to_packed(ak.Array(layout)))
+    return _without_options(ak.to_layout(ak.to_packed(ak.Array(layout))))
+
+
+def _without_options(layout: ak.contents.Content) -> ak.contents.Content:
+    """Drop option types that hold no missing value (Arrow/Polars data are all nullable)."""
+    if layout.is_option:
+        if ak.any(ak.is_none(ak.Array(layout), axis=0)):
+            return layout  # the writer reports the missing values with the field's path
+        content = layout.project()
+        params = {**(content.parameters or {}), **(layout.parameters or {})}
+        return _without_options(content.copy(parameters=params or None))
+    if isinstance(layout, ak.contents.RecordArray):
+        return layout.copy(contents=[_without_options(c) for c in layout.contents])
+    if isinstance(layout, ak.contents.ListArray):
+        layout = layout.to_ListOffsetArray64(True)
+    if isinstance(layout, ak.contents.ListOffsetArray | ak.contents.RegularArray):
+        return layout.copy(content=_without_options(layout.content))
+    return layout
 
 
 def _attrs_from_params(layout: ak.contents.Content) -> dict:
