@@ -259,6 +259,7 @@ class _Reader:
 
     def __init__(self, file: h5py.File, filename: str) -> None:
         self.file, self.filename = file, filename
+        self._open_groups: set[int] = set()  # plain groups being read (link-cycle guard)
 
     def err(self, path: str, reason: str) -> LH5DecodeError:
         return LH5DecodeError(self.filename, path, reason)
@@ -269,7 +270,14 @@ class _Reader:
         dt = datatype_of(obj, self.filename, path, attrs)
         if dt is None:
             if not _is_dataset(obj):
-                return self._struct(obj, path, tuple(_keys(obj)), None, fields, plain=True)
+                address = h5py.h5o.get_info(obj).addr
+                if address in self._open_groups:
+                    raise self.err(path, "group links back to one of its parents (a link cycle)")
+                self._open_groups.add(address)
+                try:
+                    return self._struct(obj, path, tuple(_keys(obj)), None, fields, plain=True)
+                finally:
+                    self._open_groups.discard(address)
             raise self.err(path, "dataset has no 'datatype' attribute")
         params = _params(attrs, format_datatype(dt))
         k = dt.kind
@@ -359,8 +367,13 @@ class _Reader:
         shift = int(attrs.get("codec_shift", 0))
         dtype = decoded_dtype(attrs)
         try:
-            flat = decode(codec, encoded, byte_offsets, sizes, dtype=dtype, codec_shift=shift,
-                          where=f"{self.filename}:{path}")
+            try:
+                flat = decode(codec, encoded, byte_offsets, sizes, dtype=dtype, codec_shift=shift)
+            except CodecError as exc:
+                if "dtype" in attrs or "does not fit" not in exc.reason:
+                    raise
+                # no stored dtype and the conventional one is too narrow: keep every value
+                flat = decode(codec, encoded, byte_offsets, sizes, dtype=np.int64, codec_shift=shift)
         except CodecError as exc:
             raise self.err(path, str(exc)) from exc
         decoded_dt = Datatype("aoesa" if equal_size else "vov", element=dt.element,
@@ -458,13 +471,18 @@ def _struct_field(value) -> ak.contents.Content:
 
 
 def decoded_dtype(attrs: dict) -> np.dtype:
-    """dtype of decoded waveform samples: radware with shift -32768 → uint16, else int16;
-    uleb128 → uint16 unless the writer stored the original dtype in attribute ``dtype``."""
+    """dtype of decoded waveform samples (the files do not store it; lgdo returns int32).
+
+    The ``dtype`` attribute when the writer stored one (pygama_ak does when the convention
+    below would be wrong); else radware with ``codec_shift`` -32768 → uint16 (FlashCam ADC
+    samples), other radware → int16 (the codec is 16-bit); uleb128 → uint32 (production
+    presummed waveforms), int64 if a value does not fit.
+    """
     if "dtype" in attrs:
         return np.dtype(attrs["dtype"])
     if attrs.get("codec") == "radware_sigcompress":
         return np.dtype(np.uint16) if int(attrs.get("codec_shift", 0)) == -32768 else np.dtype(np.int16)
-    return np.dtype(np.uint16)
+    return np.dtype(np.uint32)
 
 
 # ----------------------------------------------------------------------------- public API
@@ -498,7 +516,10 @@ def get_object(f: h5py.File, filename: str, name: str):
         have = sorted(f[parent].keys()) if parent in f and isinstance(f[parent], h5py.Group) else []
         hint = f" (in {parent}: {', '.join(have[:12])}{' ...' if len(have) > 12 else ''})" if have else ""
         raise LH5NotFoundError(filename, key, f"no such object{hint}")
-    return f[key]
+    try:
+        return f[key]
+    except (KeyError, OSError) as exc:
+        raise LH5NotFoundError(filename, key, f"link cannot be resolved (dangling or external): {exc}") from None
 
 
 def _global_selection(counts: list[int], rows, index) -> list[Selection | None]:
@@ -574,7 +595,7 @@ def read(
             sels = [None] * len(files)
         parts = []
         for f, p, o, sel in zip(handles, files, objs, sels):
-            parts.append(_read_one(_Reader(f, p), o, name, sel, tree))
+            parts.append(_read_one(_Reader(f, p), o, "/" + name.strip("/"), sel, tree))
     finally:
         for f in handles:
             f.close()
