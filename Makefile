@@ -26,7 +26,8 @@ demo: $(STAMP)
 $(ANCHORS)/.installed:
 	test -x $(ANCHORS)/bin/python || $(PYTHON) -m venv $(ANCHORS)
 	$(ANCHORS)/bin/python -m pip install -q -U pip
-	$(ANCHORS)/bin/python -m pip install -q 'legend-pydataobj==2.0.3' 'legend-lh5io==0.3.0'
+	$(ANCHORS)/bin/python -m pip install -q 'legend-pydataobj==2.0.3' 'legend-lh5io==0.3.0' \
+		'legend-daq2lh5==1.7.1' 'dspeed==2.4.3' 'pygama==2.6.2'
 	$(ANCHORS)/bin/python -m pip install -q -e .
 	touch $@
 
@@ -37,6 +38,7 @@ bench: $(STAMP) anchors
 	$(ANCHORS)/bin/python benchmarks/lh5_read.py
 	$(ANCHORS)/bin/python benchmarks/codecs.py
 	$(ANCHORS)/bin/python benchmarks/import_time.py
+	$(ANCHORS)/bin/python benchmarks/tiers.py
 
 ## make crosscheck: everything we write reads back equal in lgdo, and vice versa
 crosscheck: anchors

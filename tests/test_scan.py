@@ -22,6 +22,7 @@ RAW = f"{P03}/raw/cal/p03/r001/l200-p03-r001-cal-20230318T012144Z-tier_raw.lh5"
 DSP = f"{P03}/dsp/cal/p03/r000/l200-p03-r000-cal-20230311T235840Z-tier_dsp.lh5"
 TCM = f"{P03}/tcm/cal/p03/r001/l200-p03-r001-cal-20230318T012144Z-tier_tcm.lh5"
 PSP = "lh5/l200-p03-r000-phy-20230312T055349Z-tier_psp.lh5"
+P14 = f"{P03}/raw/cal/p14/r005/l200-p14-r004-cal-20250606T010224Z-tier_raw.lh5"  # encoded waveforms
 
 
 def _synthetic(n: int, first_evt: int = 0, seed: int = 0) -> ak.Array:
@@ -227,7 +228,7 @@ def test_multi_file_concatenation(several, calls, engine):
 
 # ----------------------------------------------------------------------------- real files
 @pytest.mark.testdata
-@pytest.mark.parametrize("rel", [RAW, DSP, TCM, PSP])
+@pytest.mark.parametrize("rel", [RAW, DSP, TCM, PSP, P14])
 def test_real_files_match_read(testdata_dir, rel):
     path = testdata_dir / rel
     if not path.exists():

@@ -7,7 +7,7 @@ until ``collect()``. The source honours every pushdown Polars hands it:
 * projection — only the requested columns are read (a struct column = its whole sub-table);
 * predicate — *late materialisation*: per batch, the columns the predicate uses are read and
   evaluated first; a batch without passing rows is skipped; the other columns are read only
-  for the passing rows;
+  for the passing rows (one read per cluster of nearby passing rows, :data:`GAP_BYTES`);
 * ``n_rows`` (``head``/``limit``) — reading stops as soon as enough rows were produced,
   across files;
 * batches — at most ``batch_size`` rows (or Polars' smaller hint) are read at a time, so memory

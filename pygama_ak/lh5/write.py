@@ -544,6 +544,9 @@ def write(
         with h5py.File(target, h5mode, locking=False) as f:
             _write_into(f, path, name, layout, scalar, is_struct, mode, settings)
         if new_file:
+            mask = os.umask(0)
+            os.umask(mask)
+            os.chmod(target, 0o666 & ~mask)  # mkstemp made it private; give it the usual mode
             os.replace(target, path)
     except BaseException:
         if new_file:

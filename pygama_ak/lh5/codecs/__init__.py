@@ -72,9 +72,7 @@ def _rows(values: np.ndarray, offsets: np.ndarray | None) -> tuple[np.ndarray, n
         raise ValueError("offsets must be a 1-D integer array of n+1 sample offsets")
     offs = offs.astype(np.int64, copy=False)
     if offs[0] < 0 or offs[-1] > values.size or np.any(np.diff(offs) < 0):
-        raise ValueError(
-            f"offsets must be non-decreasing within [0, {values.size}] (len(values))"
-        )
+        raise ValueError(f"offsets must be non-decreasing within [0, {values.size}] (len(values))")
     return np.ascontiguousarray(values), np.ascontiguousarray(offs)
 
 
@@ -200,6 +198,9 @@ def decode(
         raise ValueError("byte_offsets must be a 1-D integer array of n+1 byte offsets")
     boffs = np.ascontiguousarray(boffs.astype(np.int64, copy=False))
     n = boffs.size - 1
+    bad = np.flatnonzero((boffs[1:] < boffs[:-1]) | (boffs[1:] > enc.size) | (boffs[:-1] < 0))
+    if bad.size:
+        raise CodecError(where, int(bad[0]), f"{codec}: {_RADWARE_REASONS[1]}")
 
     sizes = np.asarray(decoded_sizes)
     if sizes.ndim == 0:

@@ -73,6 +73,99 @@ def _bits_for(span: int) -> int:
 
 
 @numba.njit(cache=True, nogil=True)
+def _encode_row(s: np.ndarray, dst: np.ndarray) -> int:
+    """Encode the wrapped int16 samples ``s`` into ``dst``; bytes written, or -1 if full."""
+    n = s.size
+    cap = dst.size
+    if cap < 2:
+        return -1
+    _put16(dst, 0, n)
+    pos = 2
+    j = 0
+    while j < n:
+        # probe: value range and difference range of the next <= 48 samples
+        hi1 = s[j]
+        lo1 = s[j]
+        hi2 = -16000
+        lo2 = 16000
+        i = j + 1
+        stop = min(n, j + PROBE)
+        while i < stop:
+            v = s[i]
+            hi1 = max(hi1, v)
+            lo1 = min(lo1, v)
+            d = v - s[i - 1]
+            hi2 = max(hi2, d)
+            lo2 = min(lo2, d)
+            i += 1
+        stop = min(n, j + MAX_SECTION)
+        absolute = hi1 - lo1 <= hi2 - lo2
+        if absolute:
+            nb = _bits_for(hi1 - lo1)
+            lim = (1 << nb) - 1
+            while i < stop:  # grow while the value range still fits nb bits
+                v = s[i]
+                if max(hi1, v) - min(lo1, v) > lim:
+                    break
+                hi1 = max(hi1, v)
+                lo1 = min(lo1, v)
+                i += 1
+        else:
+            nb = _bits_for(hi2 - lo2)
+            lim = (1 << nb) - 1
+            while i < stop:  # grow while the difference range still fits nb bits
+                d = s[i] - s[i - 1]
+                if max(hi2, d) - min(lo2, d) > lim:
+                    break
+                hi2 = max(hi2, d)
+                lo2 = min(lo2, d)
+                i += 1
+        nw = i - j
+
+        if pos + 2 * (4 + nw) > cap:  # a section never takes more than 4 + nw words
+            return -1
+        _put16(dst, pos, nw)
+        acc = 0  # pending bits, MSB first
+        nbits = 0
+        if absolute:
+            _put16(dst, pos + 2, nb)
+            _put16(dst, pos + 4, lo1)
+            pos += 6
+            for k in range(j, i):
+                acc = (acc << nb) | (s[k] - lo1)
+                nbits += nb
+                if nbits >= 16:
+                    nbits -= 16
+                    _put16(dst, pos, acc >> nbits)
+                    pos += 2
+                    acc &= (1 << nbits) - 1
+        else:
+            _put16(dst, pos + 2, nb + 32)
+            _put16(dst, pos + 4, s[j])
+            _put16(dst, pos + 6, lo2)
+            pos += 8
+            for k in range(j + 1, i):
+                acc = (acc << nb) | (s[k] - s[k - 1] - lo2)
+                nbits += nb
+                if nbits >= 16:
+                    nbits -= 16
+                    _put16(dst, pos, acc >> nbits)
+                    pos += 2
+                    acc &= (1 << nbits) - 1
+        if nbits > 0:
+            _put16(dst, pos, acc << (16 - nbits))
+            pos += 2
+        j = i
+
+    if pos % 4 != 0:  # even number of words per waveform
+        if pos + 2 > cap:
+            return -1
+        _put16(dst, pos, 0)
+        pos += 2
+    return pos
+
+
+@numba.njit(cache=True, nogil=True)
 def encode_rows(
     content: np.ndarray,
     offsets: np.ndarray,
@@ -87,106 +180,22 @@ def encode_rows(
     ``out`` has :func:`max_encoded_bytes` room; nothing is written past ``out.size``).
     """
     n_rows = offsets.size - 1
-    cap = out.size
     longest = 0
     for r in range(n_rows):
         longest = max(longest, offsets[r + 1] - offsets[r])
-    s = np.empty(longest, dtype=np.int64)  # the row as wrapped int16 samples
+    scratch = np.empty(longest, dtype=np.int64)  # one row as wrapped int16 samples
 
     pos = 0
     out_offsets[0] = 0
     for r in range(n_rows):
-        start = offsets[r]
-        n = offsets[r + 1] - start
-        row_start = pos
-        for k in range(n):
-            s[k] = ((np.int64(content[start + k]) + shift + 32768) & 0xFFFF) - 32768
-        if pos + 2 > cap:
+        row = content[offsets[r] : offsets[r + 1]]
+        s = scratch[: row.size]
+        for k in range(row.size):
+            s[k] = ((np.int64(row[k]) + shift + 32768) & 0xFFFF) - 32768
+        written = _encode_row(s, out[pos:])
+        if written < 0:
             return r
-        _put16(out, pos, n)
-        pos += 2
-
-        j = 0
-        while j < n:
-            # probe: value range and difference range of the next <= 48 samples
-            hi1 = s[j]
-            lo1 = s[j]
-            hi2 = -16000
-            lo2 = 16000
-            i = j + 1
-            stop = min(n, j + PROBE)
-            while i < stop:
-                v = s[i]
-                hi1 = max(hi1, v)
-                lo1 = min(lo1, v)
-                d = v - s[i - 1]
-                hi2 = max(hi2, d)
-                lo2 = min(lo2, d)
-                i += 1
-            stop = min(n, j + MAX_SECTION)
-            absolute = hi1 - lo1 <= hi2 - lo2
-            if absolute:
-                nb = _bits_for(hi1 - lo1)
-                lim = (1 << nb) - 1
-                while i < stop:  # grow while the value range still fits nb bits
-                    v = s[i]
-                    if max(hi1, v) - min(lo1, v) > lim:
-                        break
-                    hi1 = max(hi1, v)
-                    lo1 = min(lo1, v)
-                    i += 1
-            else:
-                nb = _bits_for(hi2 - lo2)
-                lim = (1 << nb) - 1
-                while i < stop:  # grow while the difference range still fits nb bits
-                    d = s[i] - s[i - 1]
-                    if max(hi2, d) - min(lo2, d) > lim:
-                        break
-                    hi2 = max(hi2, d)
-                    lo2 = min(lo2, d)
-                    i += 1
-            nw = i - j
-
-            if pos + 2 * (4 + nw) > cap:
-                return r
-            _put16(out, pos, nw)
-            acc = 0
-            nbits = 0
-            if absolute:
-                _put16(out, pos + 2, nb)
-                _put16(out, pos + 4, lo1)
-                pos += 6
-                for k in range(j, i):
-                    acc = (acc << nb) | (s[k] - lo1)
-                    nbits += nb
-                    if nbits >= 16:
-                        nbits -= 16
-                        _put16(out, pos, acc >> nbits)
-                        pos += 2
-                        acc &= (1 << nbits) - 1
-            else:
-                _put16(out, pos + 2, nb + 32)
-                _put16(out, pos + 4, s[j])
-                _put16(out, pos + 6, lo2)
-                pos += 8
-                for k in range(j + 1, i):
-                    acc = (acc << nb) | (s[k] - s[k - 1] - lo2)
-                    nbits += nb
-                    if nbits >= 16:
-                        nbits -= 16
-                        _put16(out, pos, acc >> nbits)
-                        pos += 2
-                        acc &= (1 << nbits) - 1
-            if nbits > 0:
-                _put16(out, pos, acc << (16 - nbits))
-                pos += 2
-            j = i
-
-        if (pos - row_start) % 4 != 0:  # even number of words per waveform
-            if pos + 2 > cap:
-                return r
-            _put16(out, pos, 0)
-            pos += 2
+        pos += written
         out_offsets[r + 1] = pos
     return -1
 
