@@ -1,10 +1,12 @@
 """``make demo``: the main job end to end on an embedded default, with nothing but the repo.
 
-Today: make a small raw-tier LH5 file of synthetic HPGe pulses (three channels, radware- and
-gzip-compressed waveforms), list it as a tree, read it back and export one channel's table
-to Parquet. Later tiers extend this script.
+1. raw: a Th-228 calibration run of synthetic HPGe pulses in three channels (each channel sees
+   a random subset of the events), written as LH5 with radware-compressed waveforms
+2. the raw file's tree, and one channel exported to Parquet
+3. dsp: a few pulse parameters computed with numpy (a stand-in until the dsp tier lands)
+4. hit → tcm → evt with pygama-style configs (energy calibration, multiplicity, sum energy)
 
-Run: ``python -m pygama_ak.demo [OUTDIR]`` (default ``demo-output``).
+Run: ``python -m pygama_ak.demo [OUTDIR]`` (default ``demo-output``; replaces its files).
 """
 
 from __future__ import annotations
@@ -17,86 +19,173 @@ import numpy as np
 
 CHANNELS = (1084803, 1084804, 1121600)
 TH228_LINES_KEV = (238.6, 583.2, 727.3, 860.6, 1620.5, 2614.5)
+ADC_PER_KEV = 4.0
+SAMPLE_NS = 16.0
+TAU_SAMPLES = 25_000  # 400 µs decay constant in 16 ns samples
+
+HIT_CONFIG = {
+    "outputs": ["timestamp", "energy", "is_valid"],
+    "operations": {
+        "energy": {"expression": "trapEmax / k", "parameters": {"k": ADC_PER_KEV},
+                   "lgdo_attrs": {"units": "keV"}},
+        "is_valid": {"expression": "(tp_0_est > 0) & (energy > 25)"},
+    },
+}
+EVT_CONFIG = {
+    "channels": {"geds": [f"ch{c}" for c in CHANNELS]},
+    "outputs": ["timestamp", "multiplicity", "energy", "energy_sum", "first_channel"],
+    "operations": {
+        "timestamp": {"channels": "geds", "aggregation_mode": "first_at:dsp.tp_0_est",
+                      "expression": "hit.timestamp", "lgdo_attrs": {"units": "s"}},
+        "multiplicity": {"channels": "geds", "aggregation_mode": "sum",
+                         "expression": "hit.is_valid", "initial": 0},
+        "energy": {"channels": "geds", "aggregation_mode": "gather", "query": "hit.is_valid",
+                   "expression": "hit.energy"},
+        "energy_sum": {"channels": "geds", "aggregation_mode": "sum", "query": "hit.is_valid",
+                       "expression": "hit.energy", "initial": 0.0, "lgdo_attrs": {"units": "keV"}},
+        "first_channel": {"channels": "geds", "aggregation_mode": "first_at:dsp.tp_0_est",
+                          "query": "hit.is_valid", "expression": "tcm.table_key", "initial": 0},
+    },
+}
 
 
-def synthetic_pulses(n: int, *, seed: int, n_samples: int = 2000) -> dict[str, np.ndarray]:
-    """HPGe-like pulses: baseline + noise, a smoothed step with exponential decay.
+def synthetic_run(n_events: int, *, seed: int = 1, n_samples: int = 2000) -> dict[int, dict]:
+    """Per channel, the raw columns of the events it saw.
 
-    Energies follow a Th-228-like line spectrum on a Compton continuum (keV); waveforms are
-    uint16 ADC samples at 16 ns. Returns the columns of a raw table.
+    Energies follow a Th-228-like line spectrum on a Compton continuum (keV); pulses are a
+    baseline with noise, a linear rise and a 400 µs exponential decay, as uint16 ADC samples
+    every 16 ns.
     """
     rng = np.random.default_rng(seed)
-    lines = rng.choice(TH228_LINES_KEV, size=n)
-    compton = rng.uniform(50, 2600, size=n)
-    energy_kev = np.where(rng.random(n) < 0.4, lines + rng.normal(0, 1.2, n), compton)
-    adc_per_kev = 4.0
-    baseline = rng.normal(14000, 30, n).round()
-    t = np.arange(n_samples, dtype=np.float64)
-    start = rng.normal(n_samples * 0.45, 5, n)
-    rise_ns = rng.uniform(200, 600, n)
-    tau_samples = 400_000 / 16.0  # 400 us decay in 16 ns samples
-    x = (t[None, :] - start[:, None]) / (rise_ns[:, None] / 16.0)
-    step = np.clip(x, 0, None)
-    step = np.where(step < 1, step, 1.0) * np.exp(-np.clip(t[None, :] - start[:, None], 0, None) / tau_samples)
-    pulses = baseline[:, None] + energy_kev[:, None] * adc_per_kev * step
-    pulses += rng.normal(0, 3.0, pulses.shape)
-    values = np.clip(pulses.round(), 0, 65535).astype(np.uint16)
-    return {
-        "eventnumber": np.arange(n, dtype=np.int32),
-        "timestamp": np.sort(rng.uniform(0, 60, n)),
-        "baseline": baseline.astype(np.uint16),
-        "daqenergy": (energy_kev * adc_per_kev).astype(np.int32),
-        "waveform": {"t0": np.zeros(n, np.float32), "dt": np.full(n, 16.0, np.float32), "values": values},
-    }
+    event_time = np.sort(rng.uniform(0, 60, n_events))  # s
+    out = {}
+    for ch in CHANNELS:
+        seen = np.flatnonzero(rng.random(n_events) < 0.55)
+        n = len(seen)
+        lines = rng.choice(TH228_LINES_KEV, size=n)
+        energy_kev = np.where(rng.random(n) < 0.45, lines + rng.normal(0, 1.2, n),
+                              rng.uniform(30, 2600, n))
+        baseline = rng.normal(14000, 30, n).round()
+        t = np.arange(n_samples, dtype=np.float64)
+        start = rng.normal(n_samples * 0.45, 3, n)
+        rise = rng.uniform(200, 600, n) / SAMPLE_NS
+        since = t[None, :] - start[:, None]
+        shape = np.clip(since / rise[:, None], 0, 1) * np.exp(-np.clip(since, 0, None) / TAU_SAMPLES)
+        pulses = baseline[:, None] + energy_kev[:, None] * ADC_PER_KEV * shape
+        pulses += rng.normal(0, 3.0, pulses.shape)
+        out[ch] = {
+            "eventnumber": seen.astype(np.int32),
+            "timestamp": event_time[seen] + rng.normal(0, 1e-7, n),
+            "baseline": baseline.astype(np.uint16),
+            "daqenergy": (energy_kev * ADC_PER_KEV).astype(np.int32),
+            "waveform": {"t0": np.zeros(n, np.float32), "dt": np.full(n, SAMPLE_NS, np.float32),
+                         "values": np.clip(pulses.round(), 0, 65535).astype(np.uint16)},
+        }
+    return out
 
 
-def make_raw_file(path: Path, n_events: int = 500) -> None:
-    """Write the demo raw tier: ``ch<rawid>/raw`` tables with units, radware waveforms."""
+def _table(columns: dict, units: dict[str, str]):
     import awkward as ak
 
+    fields = {}
+    for name, value in columns.items():
+        array = _table(value, units) if isinstance(value, dict) else ak.Array(value)
+        if name in units:
+            array = ak.with_parameter(array, "units", units[name])
+        fields[name] = array
+    return ak.zip(fields, depth_limit=1)
+
+
+def make_raw(path: Path, n_events: int = 600) -> None:
+    """Write the demo raw tier: ``ch<rawid>/raw`` tables with units, radware waveforms."""
     from pygama_ak.lh5 import write
 
-    for i, ch in enumerate(CHANNELS):
-        cols = synthetic_pulses(n_events, seed=i)
-        wf = cols.pop("waveform")
-        table = ak.zip({k: v for k, v in cols.items()}, depth_limit=1)
-        table = ak.with_field(table, ak.zip(wf, depth_limit=1), "waveform")
-        table["timestamp"] = ak.with_parameter(table["timestamp"], "units", "s")
-        table["waveform", "dt"] = ak.with_parameter(table["waveform", "dt"], "units", "ns")
-        table["waveform", "t0"] = ak.with_parameter(table["waveform", "t0"], "units", "ns")
-        write(table, path, f"ch{ch}/raw", mode="append",
+    for ch, columns in synthetic_run(n_events).items():
+        table = _table(columns, {"timestamp": "s", "t0": "ns", "dt": "ns"})
+        write(table, path, f"ch{ch}/raw",
               compression={"default": "gzip", "waveform/values": "radware_sigcompress"})
+
+
+def make_dsp(raw: Path, dsp: Path) -> None:
+    """Stand-in dsp tier (numpy): baseline, pole-zero + trapezoid energy, start time. Not dspeed."""
+    import awkward as ak
+
+    from pygama_ak.lh5 import read, write
+
+    for ch in CHANNELS:
+        table = read(raw, f"ch{ch}/raw", fields=["timestamp", "waveform/values"])
+        wf = ak.to_numpy(table.waveform["values"]).astype(np.float64)
+        baseline = wf[:, :600].mean(axis=1)
+        x = wf - baseline[:, None]
+        x = x + np.cumsum(x, axis=1) / TAU_SAMPLES  # pole-zero: undo the exponential decay
+        rise, flat = 250, 60  # samples (4 µs, ~1 µs)
+        c = np.cumsum(np.pad(x, ((0, 0), (1, 0))), axis=1)
+        trap = ((c[:, 2 * rise + flat:] - c[:, rise + flat:-rise])
+                - (c[:, rise:-rise - flat] - c[:, :-2 * rise - flat])) / rise
+        above = x > 0.1 * x.max(axis=1, keepdims=True)
+        tp0 = np.where(above.any(axis=1), above.argmax(axis=1) * SAMPLE_NS, np.nan)
+        columns = {"timestamp": ak.to_numpy(table.timestamp), "bl_mean": baseline.astype(np.float32),
+                   "trapEmax": trap.max(axis=1).astype(np.float32), "tp_0_est": tp0.astype(np.float32)}
+        write(_table(columns, {"timestamp": "s", "tp_0_est": "ns", "bl_mean": "ADC",
+                               "trapEmax": "ADC"}), dsp, f"ch{ch}/dsp")
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     outdir = Path(argv[0] if argv else "demo-output")
     outdir.mkdir(parents=True, exist_ok=True)
-    raw = outdir / "demo-tier_raw.lh5"
-    if raw.exists():
-        raw.unlink()
+    files = {tier: outdir / f"demo-tier_{tier}.lh5" for tier in ("raw", "dsp", "hit", "tcm", "evt")}
+    for path in files.values():
+        path.unlink(missing_ok=True)
+
     t0 = time.perf_counter()
-    make_raw_file(raw)
-    print(f"wrote {raw} ({raw.stat().st_size / 1e6:.2f} MB) in {time.perf_counter() - t0:.2f} s\n")
+    make_raw(files["raw"])
+    print(f"raw: {files['raw']} ({files['raw'].stat().st_size / 1e6:.2f} MB) in "
+          f"{time.perf_counter() - t0:.2f} s\n")
 
     from pygama_ak.lh5.browse import show
 
-    show(raw, attrs=False, detail=False)
+    show(files["raw"], "ch1084803")
 
     import pyarrow.parquet as pq
 
     from pygama_ak.lh5 import read
     from pygama_ak.lh5.arrow import to_arrow
 
-    table = read(raw, f"ch{CHANNELS[0]}/raw")
     parquet = outdir / f"ch{CHANNELS[0]}-raw.parquet"
-    pq.write_table(to_arrow(table), parquet, compression="zstd")
-    back = pq.read_table(parquet)
-    print(f"\nexported ch{CHANNELS[0]}/raw → {parquet}: {back.num_rows} rows, columns "
-          f"{', '.join(back.column_names)}")
-    energies = back.column("daqenergy").to_numpy() / 4.0
-    hist, edges = np.histogram(energies, bins=[2600, 2630])
-    print(f"events in the 208Tl 2614.5 keV line window: {hist[0]} of {back.num_rows}")
+    pq.write_table(to_arrow(read(files["raw"], f"ch{CHANNELS[0]}/raw")), parquet, compression="zstd")
+    print(f"\nexported ch{CHANNELS[0]}/raw → {parquet} ({pq.read_metadata(parquet).num_rows} rows)")
+
+    t0 = time.perf_counter()
+    make_dsp(files["raw"], files["dsp"])
+    print(f"dsp (numpy stand-in): {files['dsp']} in {time.perf_counter() - t0:.2f} s")
+
+    from pygama_ak.evt.build_evt import build_evt
+    from pygama_ak.evt.tcm import build_tcm, write_tcm
+    from pygama_ak.hit.build_hit import build_hit
+
+    t0 = time.perf_counter()
+    counts = build_hit(files["dsp"], files["hit"], config=HIT_CONFIG)
+    print(f"hit: {files['hit']}: {sum(counts.values())} rows in {len(counts)} tables "
+          f"({time.perf_counter() - t0:.2f} s)")
+    tcm = build_tcm([(files["raw"], "ch*/raw")], "eventnumber")
+    write_tcm(tcm, files["tcm"])
+    print(f"tcm: {files['tcm']}: {tcm.n_events} events from {len(tcm.table_key)} hits")
+    t0 = time.perf_counter()
+    evt = build_evt((files["tcm"], "hardware_tcm_1"),
+                    {"hit": (files["hit"], "hit", "ch{}"), "dsp": (files["dsp"], "dsp", "ch{}")},
+                    EVT_CONFIG, files["evt"])
+    print(f"evt: {files['evt']}: {len(evt)} events, fields {', '.join(evt.fields)} "
+          f"({time.perf_counter() - t0:.2f} s)\n")
+
+    import awkward as ak
+
+    mult = ak.to_numpy(evt.multiplicity)
+    print("events by multiplicity: " + ", ".join(f"{m}: {int((mult == m).sum())}" for m in range(4)))
+    single = ak.to_numpy(evt.energy_sum)[mult == 1]
+    for line in (583.2, 2614.5):
+        n = int((np.abs(single - line) < 5).sum())
+        print(f"single-detector events within ±5 keV of the {line} keV line: {n}")
     return 0
 
 
