@@ -39,8 +39,9 @@ def testdata() -> Path:
     return path if path.is_absolute() else (REPO / path).resolve()
 
 
-def build_input(n: int, seed: int = 42) -> np.ndarray:
-    """``(n, 8192)`` uint16 waveforms: the real p03 waveforms tiled + ±2 ADC noise."""
+def build_input(n: int, seed: int = 42) -> tuple[np.ndarray, int]:
+    """``(n, 8192)`` uint16 waveforms (the real p03 waveforms tiled + ±2 ADC noise) and the
+    number of distinct real waveforms used."""
     import h5py
     import hdf5plugin  # noqa: F401  (zstd/bitshuffle filters of production files)
 
@@ -63,7 +64,7 @@ def build_input(n: int, seed: int = 42) -> np.ndarray:
         rows = base[np.arange(a, b) % len(base)]
         rows += rng.integers(-2, 3, size=rows.shape, dtype=np.int32)
         wfs[a:b] = np.clip(rows, 0, 65535)
-    return wfs
+    return wfs, len(base)
 
 
 # --- the two implementations, same call shape: encode -> (bytes, offsets), decode -> array
@@ -112,7 +113,7 @@ CODECS = ("radware_sigcompress", "uleb128_zigzag_diff")
 
 def worker(impl: str, n: int) -> None:
     """Fresh-process first call: import, then one encode + decode per codec; JSON to stdout."""
-    wfs = build_input(n)
+    wfs, _ = build_input(n)
     t0 = time.perf_counter()
     if impl == "ours":
         import pygama_ak.lh5.codecs  # noqa: F401
@@ -172,10 +173,13 @@ def main() -> None:
 
     n = args.n
     mb = n * LENGTH * 2 / 1e6
-    print(f"input: {n} x {LENGTH} uint16 = {mb:.1f} MB (real p03 waveforms + ±2 ADC noise)")
+    wfs, n_real = build_input(n)
+    print(
+        f"input: {n} x {LENGTH} uint16 = {mb:.1f} MB "
+        f"({n_real} real p03 waveforms tiled + ±2 ADC noise)"
+    )
     first = {impl: first_call(impl, n) for impl in IMPLS}
 
-    wfs = build_input(n)
     rows = []
     for codec in CODECS:
         warm: dict[str, dict[str, float]] = {}

@@ -190,7 +190,12 @@ def prepare_input(scale: int, out: str, compression: str | None) -> tuple[Path, 
     from scaled_data import check_lgdo, make_scaled
 
     data = make_scaled(scale, out, compression=compression, verbose=False)
-    return data, check_lgdo(data)
+    marker = data / "done.json"
+    made = json.loads(marker.read_text())
+    if "lgdo_problems" not in made:  # checked once per generated directory
+        made["lgdo_problems"] = check_lgdo(data)
+        marker.write_text(json.dumps(made, indent=1))
+    return data, made["lgdo_problems"]
 
 
 def _h5_columns(path: Path, group: str) -> dict[str, Any]:
@@ -311,6 +316,24 @@ def report(results: list[Result]) -> None:
             print(f"   output check: {'OK' if res.check[0] else 'DIFF'} ({res.check[1]})")
 
 
+def summary(results: list[Result]) -> None:
+    """One line per step: throughputs, ratios, goal, memory, output check."""
+    print("\n== summary (medians; ratio = pygama time / our time)")
+    print(f"   {'step':<8} {'n':>9} {'ours n/s':>9} {'pygama n/s':>10} {'wall x':>7} {'CPU x':>6} "
+          f"{'goal':>5} {'verdict':<8} {'peak RSS ours/pygama':>21}  check")
+    for res in results:
+        if not all(res.runs[i] for i in IMPLS):
+            continue
+        rw = res.median("pygama", "wall") / res.median("ours", "wall")
+        rc = res.median("pygama", "cpu") / res.median("ours", "cpu")
+        rss = f"{res.median('ours', 'rss_peak'):.0f}/{res.median('pygama', 'rss_peak'):.0f} MB"
+        check = "-" if res.check is None else "OK" if res.check[0] else "DIFF"
+        print(f"   {res.step.name:<8} {res.n:>9} {_si(res.n / res.median('ours', 'wall')):>9} "
+              f"{_si(res.n / res.median('pygama', 'wall')):>10} {rw:>7.1f} {rc:>6.1f} "
+              f"{res.step.goal:>4g}x {'MET' if rw >= res.step.goal else 'NOT MET':<8} "
+              f"{rss:>21}  {check}")
+
+
 def _versions() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -381,6 +404,7 @@ def main(argv: list[str] | None = None) -> int:
                                          outdir / f"{name}-pygama.lh5")
         results.append(res)
     report(results)
+    summary(results)
     if args.profile:
         profile_ours(steps, data, outdir)
     if args.json:

@@ -251,6 +251,18 @@ def test_variable_length_rows_and_decoded_sizes() -> None:
         )
 
 
+def test_non_native_and_strided_input() -> None:
+    wfs = np.random.default_rng(5).integers(14000, 16000, (6, 300)).astype(np.uint16)
+    for codec in CODECS:
+        ref = encode(codec, wfs, codec_shift=-32768)
+        for variant in (wfs.astype(">u2"), np.asfortranarray(wfs), wfs[::-1][::-1]):
+            enc, boffs = encode(codec, variant, codec_shift=-32768)
+            assert enc.tobytes() == ref[0].tobytes()
+            np.testing.assert_array_equal(boffs, ref[1])
+        dec = decode(codec, ref[0], ref[1], 300, dtype=">u2", codec_shift=-32768)
+        np.testing.assert_array_equal(dec, wfs.ravel())
+
+
 def test_empty_inputs() -> None:
     for codec in CODECS:
         enc, boffs = encode(codec, np.zeros((0, 10), np.uint16))

@@ -57,6 +57,8 @@ def _rows(values: np.ndarray, offsets: np.ndarray | None) -> tuple[np.ndarray, n
     values = np.asarray(values)
     if values.dtype.kind not in "iu":
         raise TypeError(f"waveform samples must be integers, got dtype {values.dtype}")
+    if not values.dtype.isnative:  # numba kernels need native byte order
+        values = values.astype(values.dtype.newbyteorder("="))
     if offsets is None:
         if values.ndim != 2:
             raise ValueError(
@@ -110,8 +112,9 @@ def encode(
                 f"radware_sigcompress cannot hold waveforms longer than {kernels.MAX_SAMPLES} "
                 f"samples (row {row} has {int(lengths[row])})"
             )
-        if wide and content.size:
-            lo, hi = int(content.min()) + shift, int(content.max()) + shift
+        span = content[offs[0] : offs[-1]]
+        if wide and span.size:
+            lo, hi = int(span.min()) + shift, int(span.max()) + shift
             if lo < -32768 or hi > 32767:
                 raise ValueError(
                     "radware_sigcompress encodes 16-bit samples: values + codec_shift span "
@@ -124,8 +127,9 @@ def encode(
     else:
         from . import uleb128 as kernels
 
-        if content.dtype.itemsize > 4 and content.size:
-            lo, hi = int(content.min()), int(content.max())
+        span = content[offs[0] : offs[-1]]
+        if content.dtype.itemsize > 4 and span.size:
+            lo, hi = int(span.min()), int(span.max())
             top = 2**31 if signed else 2**32
             if lo < (-(2**31) if signed else 0) or hi >= top:
                 raise ValueError(
@@ -177,7 +181,11 @@ def decode(
     encoded: flat uint8; byte_offsets (n+1,) of any integer dtype (e.g. uint32
     ``cumulative_length`` with a 0 prepended); decoded_sizes: samples per waveform, an int
     (equal-size) or (n,) array. Returns flat decoded samples of ``dtype`` (the caller reshapes
-    to (n, L) for equal sizes); for radware ``x = s - codec_shift`` wraps into ``dtype``.
+    to (n, L) for equal sizes); for radware ``x = s - codec_shift`` wraps into ``dtype`` (the
+    inverse of the encoder's int16 wrap). uleb128 samples that do not fit ``dtype`` raise
+    CodecError instead of wrapping: production ``waveform_presummed`` holds sums of 8 samples
+    (> 65535) and needs uint32/int32. The radware count word is read as uint16 (lgdo: int16),
+    so rows of 32768-65535 samples written by other encoders decode too.
 
     Raises CodecError (naming ``where``, the row index and the reason) on corrupt input: a
     row whose bytes run past its end, a wrong sample count vs decoded_sizes, an impossible
@@ -187,6 +195,7 @@ def decode(
     dtype = np.dtype(dtype)
     if dtype.kind not in "iu":
         raise TypeError(f"decoded waveform dtype must be an integer type, got {dtype}")
+    dtype = dtype.newbyteorder("=")  # numba kernels write native byte order
     enc = np.asarray(encoded)
     if enc.dtype != np.uint8:
         if enc.dtype.itemsize != 1 or enc.dtype.kind not in "iu":
@@ -220,17 +229,15 @@ def decode(
     if codec == "radware_sigcompress":
         from . import radware as kernels
 
-        row, code, detail = kernels.decode_rows(enc, boffs, out_offs, _shift(codec_shift), out)
+        args: tuple = (_shift(codec_shift), out)
         reasons = _RADWARE_REASONS
     else:
         from . import uleb128 as kernels
 
         info = np.iinfo(dtype)
-        lo, hi = int(info.min), min(int(info.max), 2**63 - 1)
-        row, code, detail = kernels.decode_rows(
-            enc, boffs, out_offs, dtype.kind == "i", lo, hi, out
-        )
+        args = (dtype.kind == "i", int(info.min), min(int(info.max), 2**63 - 1), out)
         reasons = _ULEB128_REASONS
+    row, code, detail = kernels.decode_rows(enc, boffs, out_offs, *args)
     if row >= 0:
         expected = int(out_offs[row + 1] - out_offs[row])
         reason = reasons[code].format(detail=detail, expected=expected, dtype=dtype)

@@ -213,21 +213,32 @@ def decode_rows(
     Row ``r`` must hold exactly ``out_offsets[r+1] - out_offsets[r]`` samples; they are
     written to ``out[out_offsets[r]:out_offsets[r+1]]`` as ``s - shift`` cast to ``out``'s
     dtype. Returns ``(-1, 0, 0)`` on success, else ``(row, error code, detail)``; every
-    read is checked against the row's byte range first.
+    section is checked against the row's length before it is read.
     """
     n_rows = byte_offsets.size - 1
     size = enc.size
+    bias = -32768 - shift  # decoded x = (s + 32768) + bias
+    longest = 0
     for r in range(n_rows):
         b0 = byte_offsets[r]
         b1 = byte_offsets[r + 1]
         if b0 < 0 or b1 < b0 or b1 > size:
             return r, ERR_RANGE, 0
-        n_words = (b1 - b0) // 2
+        longest = max(longest, (b1 - b0) // 2)
+    scratch = np.empty(longest, dtype=np.uint16)
+
+    for r in range(n_rows):
+        # the row as native 16-bit words (cache-resident; one load per word below)
+        raw = enc[byte_offsets[r] : byte_offsets[r + 1]]
+        n_words = raw.size // 2
+        row = scratch[:n_words]
+        for k in range(n_words):
+            row[k] = (np.uint16(raw[2 * k]) << 8) | np.uint16(raw[2 * k + 1])
         o = out_offsets[r]
         n = out_offsets[r + 1] - o
         if n_words < 1:
             return r, ERR_NO_HEADER, 0
-        count = (np.int64(enc[b0]) << 8) | np.int64(enc[b0 + 1])
+        count = np.int64(row[0])
         if count != n:
             return r, ERR_COUNT, count
         w = 1  # next word index in the row
@@ -235,9 +246,8 @@ def decode_rows(
         while done < n:
             if w + 2 > n_words:
                 return r, ERR_SECTION_TRUNC, 0
-            p = b0 + 2 * w
-            nw = (np.int64(enc[p]) << 8) | np.int64(enc[p + 1])
-            nb = (np.int64(enc[p + 2]) << 8) | np.int64(enc[p + 3])
+            nw = np.int64(row[w])
+            nb = np.int64(row[w + 1])
             w += 2
             if nb >= 32:
                 nb -= 32
@@ -255,40 +265,35 @@ def decode_rows(
             n_pay = (max(n_vals, 0) * nb + 15) // 16
             if w + n_head + n_pay > n_words:
                 return r, (ERR_SECTION_TRUNC if w + n_head > n_words else ERR_PAYLOAD_TRUNC), 0
-            p = b0 + 2 * w
-            first = (np.int64(enc[p]) << 8) | np.int64(enc[p + 1])
-            first = ((first + 32768) & 0xFFFF) - 32768
+            first = np.int64(row[w]) ^ 0x8000  # int16 word + 32768
             # slices indexed from 0 let LLVM drop the negative-index handling (~30 % faster)
-            pay = enc[p + 2 * n_head : p + 2 * (n_head + n_pay)]
+            pay = row[w + n_head : w + n_head + n_pay]
             dst = out[o + done : o + done + nw]
             mask = (1 << nb) - 1
             acc = 0  # bit reservoir (< 32 bits), MSB first
             nbits = 0
             q = 0
             if diff:
-                lo = (np.int64(enc[p + 2]) << 8) | np.int64(enc[p + 3])
-                lo = ((lo + 32768) & 0xFFFF) - 32768
+                lo = ((np.int64(row[w + 1]) + 32768) & 0xFFFF) - 32768
+                # samples kept biased by +32768 (0..65535): wrapping is a single mask
                 cur = first
-                dst[0] = cur - shift
+                dst[0] = cur + bias
                 for t in range(n_vals):
                     if nbits < nb:
-                        word = (np.int64(pay[q]) << 8) | np.int64(pay[q + 1])
-                        acc = ((acc << 16) | word) & 0xFFFFFFFF
-                        q += 2
+                        acc = ((acc << 16) | np.int64(pay[q])) & 0xFFFFFFFF
+                        q += 1
                         nbits += 16
                     nbits -= nb
-                    cur = ((cur + ((acc >> nbits) & mask) + lo + 32768) & 0xFFFF) - 32768
-                    dst[t + 1] = cur - shift
+                    cur = (cur + ((acc >> nbits) & mask) + lo) & 0xFFFF
+                    dst[t + 1] = cur + bias
             else:
                 for t in range(n_vals):
                     if nbits < nb:
-                        word = (np.int64(pay[q]) << 8) | np.int64(pay[q + 1])
-                        acc = ((acc << 16) | word) & 0xFFFFFFFF
-                        q += 2
+                        acc = ((acc << 16) | np.int64(pay[q])) & 0xFFFFFFFF
+                        q += 1
                         nbits += 16
                     nbits -= nb
-                    v = ((first + ((acc >> nbits) & mask) + 32768) & 0xFFFF) - 32768
-                    dst[t] = v - shift
+                    dst[t] = ((first + ((acc >> nbits) & mask)) & 0xFFFF) + bias
             done += nw
             w += n_head + n_pay
     return -1, 0, 0

@@ -41,28 +41,30 @@ def encode_rows(
     which ``out`` would have overflowed (nothing is written past ``out.size``).
     """
     n_rows = offsets.size - 1
-    cap = out.size
     pos = 0
     out_offsets[0] = 0
     for r in range(n_rows):
-        start = offsets[r]
-        stop = offsets[r + 1]
+        row = content[offsets[r] : offsets[r + 1]]
+        dst = out[pos:]  # slices indexed from 0: no negative-index handling in the loop
+        cap = dst.size
+        q = 0
         last = 0
-        for k in range(start, stop):
-            x = np.int64(content[k])
+        for k in range(row.size):
+            x = np.int64(row[k])
             d = ((x - last + 0x80000000) & 0xFFFFFFFF) - 0x80000000
             z = ((d << 1) ^ (d >> 63)) & 0xFFFFFFFF
             while z >= 0x80:
-                if pos >= cap:
+                if q >= cap:
                     return r
-                out[pos] = (z & 0x7F) | 0x80
-                pos += 1
+                dst[q] = (z & 0x7F) | 0x80
+                q += 1
                 z >>= 7
-            if pos >= cap:
+            if q >= cap:
                 return r
-            out[pos] = z
-            pos += 1
+            dst[q] = z
+            q += 1
             last = x
+        pos += q
         out_offsets[r + 1] = pos
     return -1
 
