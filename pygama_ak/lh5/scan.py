@@ -10,8 +10,8 @@ until ``collect()``. The source honours every pushdown Polars hands it:
   for the passing rows (one read per cluster of nearby passing rows, :data:`GAP_BYTES`);
 * ``n_rows`` (``head``/``limit``) — reading stops as soon as enough rows were produced,
   across files;
-* batches — at most ``batch_size`` rows (or Polars' smaller hint) are read at a time, so memory
-  stays bounded whatever the file size.
+* batches — at most ``batch_size`` rows (or Polars' smaller hint, or ``BATCH_BYTES`` of
+  uncompressed data) are read at a time, so memory stays bounded whatever the file size.
 
 The schema comes from the first file's ``datatype`` attributes and HDF5 dtypes (no data read);
 every further file must have the same schema. The frame holds the table columns only (no file
@@ -39,6 +39,7 @@ PathLike = str | os.PathLike
 #: of unselected rows worth more than this many (uncompressed) bytes starts a new cluster,
 #: since one more read call (≈ 2–5 ms) costs less than decompressing that much data.
 GAP_BYTES = 4 << 20
+BATCH_BYTES = 256 * 2**20  # at most this much uncompressed data per batch (≈ 16k 8192-sample wf)
 MAX_CLUSTERS = 32  # per batch: bounds the per-call overhead of very scattered selections
 
 _NUMPY_TO_POLARS: dict[str, pl.DataType] = {
@@ -197,6 +198,8 @@ class _Source:
                  n_rows: int | None, batch_size: int | None) -> Iterator[pl.DataFrame]:
         columns = list(self.schema) if with_columns is None else list(with_columns)
         step = max(1, min(self.batch_size, batch_size or self.batch_size))
+        row_bytes = sum(_row_bytes(self.schema[c]) for c in columns) or 1
+        step = max(1, min(step, BATCH_BYTES // row_bytes))  # waveforms: bound memory by bytes
         remaining = n_rows
         if remaining is not None and remaining <= 0:
             return
