@@ -211,6 +211,15 @@ def test_batches_bound_memory(big, calls):
     assert max(c["n"] for c in calls) <= 100_000
 
 
+def test_batches_bound_memory_by_bytes(big, calls, monkeypatch):
+    path, df = big
+    monkeypatch.setattr(scan_mod, "BATCH_BYTES", 200_000)
+    out = scan_lh5(path, "ch0/dsp", batch_size=10**9).collect(engine="in-memory")
+    assert out.equals(df)
+    row_bytes = sum(scan_mod._row_bytes(t) for t in out.schema.values())
+    assert max(c["n"] for c in calls) == 200_000 // row_bytes
+
+
 # ----------------------------------------------------------------------------- several files
 @pytest.mark.parametrize("engine", ENGINES)
 def test_multi_file_concatenation(several, calls, engine):
