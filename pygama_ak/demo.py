@@ -172,9 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     write_tcm(tcm, files["tcm"])
     print(f"tcm: {files['tcm']}: {tcm.n_events} events from {len(tcm.table_key)} hits")
     t0 = time.perf_counter()
-    evt = build_evt((files["tcm"], "hardware_tcm_1"),
-                    {"hit": (files["hit"], "hit", "ch{}"), "dsp": (files["dsp"], "dsp", "ch{}")},
-                    EVT_CONFIG, files["evt"])
+    build_evt((files["tcm"], "hardware_tcm_1"),
+              {"hit": (files["hit"], "hit", "ch{}"), "dsp": (files["dsp"], "dsp", "ch{}")},
+              EVT_CONFIG, files["evt"])
+    evt = read(files["evt"], "evt")
     print(f"evt: {files['evt']}: {len(evt)} events, fields {', '.join(evt.fields)} "
           f"({time.perf_counter() - t0:.2f} s)\n")
 

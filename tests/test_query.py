@@ -107,6 +107,24 @@ def test_hits_waveforms_equal_read(ds, tier_dir):
         assert np.array_equal(wf.to_numpy(), np.asarray(values[0]))
 
 
+def test_sparse_rows_equal_read_on_real_files(tier_dir):
+    from pygama_ak.query.sparse import read_rows
+
+    cases = [(_file(tier_dir, "raw", CYCLES[0]), "ch1084803/raw",
+              ["waveform/values", "tracelist", "baseline", "timestamp"], [1, 4, 5, 9]),
+             (tier_dir / "raw/cal/p14/r005/l200-p14-r004-cal-20250606T010224Z-tier_raw.lh5",
+              "ch1107202/raw", ["waveform_windowed/values", "waveform_presummed/values",
+                                "timestamp"], [1]),
+             (_file(tier_dir, "hit", CYCLES[1]), "ch1121600/hit",
+              ["is_valid_cal", "cuspEmax_ctc_cal"], [0, 2, 3, 8])]
+    for path, table, fields, index in cases:
+        full = to_polars(read(path, table, fields=fields))
+        full = full.unnest([c for c, d in full.schema.items() if isinstance(d, pl.Struct)],
+                           separator="/")
+        got = read_rows(str(path), table, fields, np.array(index))
+        assert got.equals(full[index].select(fields)), (path.name, table)
+
+
 def test_events_equal_tcm(ds, tier_dir):
     got = ds.events(["hit.cuspEmax_ctc_cal", "dsp.tp_0_est"]).collect()
     parts = []

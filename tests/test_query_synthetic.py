@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import pygama_ak.query.source as source_mod
+import pygama_ak.query.sparse as sparse_mod
 from pygama_ak.evt.tcm import Coincidences, write_tcm
 from pygama_ak.lh5 import write
 from pygama_ak.lh5.errors import LH5DecodeError
@@ -71,8 +72,9 @@ def make_tree(root, template: str = DEFAULT, cycles=CYCLES, channels=CHANNELS,
         for tier in tiers:
             path = root / template.format(tier=tier, **fields)
             path.parent.mkdir(parents=True, exist_ok=True)
-            for ch in channels:
-                write(data[i, ch][tier], path, f"ch{ch}/{tier}")
+            for ch in channels:  # waveforms encoded as in LEGEND raw files
+                write(data[i, ch][tier], path, f"ch{ch}/{tier}",
+                      compression={"waveform/values": "radware_sigcompress"})
     return data
 
 
@@ -89,17 +91,24 @@ def tree(tmp_path_factory):
 
 @pytest.fixture()
 def reads(monkeypatch):
-    """Every read the query sources make: (file name, table, fields, rows read)."""
+    """Every read the query sources make: (file name, table, fields, rows read). Row ranges
+    go through ``read``, scattered rows through ``sparse.read_rows`` (made exact here)."""
     log: list[tuple[str, str, tuple, int]] = []
-    original = source_mod.read
+    original, original_rows = source_mod.read, source_mod.read_rows
 
     def recording(path, name, *, fields=None, rows=None, index=None):
         out = original(path, name, fields=fields, rows=rows, index=index)
         log.append((str(path).rsplit("/", 1)[-1], name, tuple(fields or ()), len(out)))
         return out
 
+    def recording_rows(path, name, paths, index):
+        out = original_rows(path, name, paths, index)
+        log.append((str(path).rsplit("/", 1)[-1], name, tuple(paths), out.height))
+        return out
+
     monkeypatch.setattr(source_mod, "read", recording)
-    monkeypatch.setattr(source_mod, "GAP_BYTES", 0)  # read exactly the passing rows
+    monkeypatch.setattr(source_mod, "read_rows", recording_rows)
+    monkeypatch.setattr(sparse_mod, "GAP_BYTES", 0)  # read exactly the passing rows
     return log
 
 
@@ -211,6 +220,22 @@ def test_waveforms_read_only_for_passing_rows(tree, reads):
     assert whole.schema["raw.waveform"] == pl.Struct(
         {"dt": pl.Float32, "t0": pl.Float32, "values": pl.Array(pl.UInt16, WF)})  # sorted on disk
     assert rows_read(reads, "waveform/values") == whole.height
+
+
+def test_sparse_rows_equal_read(tree):
+    from pygama_ak.lh5 import read
+    from pygama_ak.lh5.arrow import to_polars
+    from pygama_ak.query.sparse import read_rows
+
+    f = tree[0] / DEFAULT.format(tier="raw", **CYCLES[0])
+    fields = ["waveform/values", "waveform/t0", "tracelist", "timestamp", "daqenergy"]
+    full = to_polars(read(f, "ch2/raw", fields=fields)).unnest("waveform", separator="/")
+    for index in ([0], [5, 6, 7], [3, 150, 151, 399], list(range(0, N, 7)), []):
+        got = read_rows(str(f), "ch2/raw", fields, np.array(index, dtype=np.int64))
+        assert got.equals(full[index].select(fields)), index
+    hit = tree[0] / DEFAULT.format(tier="hit", **CYCLES[0])
+    flags = read_rows(str(hit), "ch1/hit", ["is_valid"], np.array([1, 2, 50]))
+    assert flags.schema["is_valid"] == pl.Boolean
 
 
 def test_head_stops_reading(tree, reads):

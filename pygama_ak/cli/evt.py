@@ -31,5 +31,5 @@ def build(
         tiers = {"hit": (hit, "hit", table_format)}
         if dsp is not None:
             tiers["dsp"] = (dsp, "dsp", table_format)
-        evt = build_evt((tcm, tcm_name), tiers, config, out, overwrite=overwrite)
-        typer.echo(f"{out}:evt: {len(evt)} events, fields {', '.join(evt.fields)}")
+        n = build_evt((tcm, tcm_name), tiers, config, out, overwrite=overwrite)
+        typer.echo(f"{out}:evt: {n} events")

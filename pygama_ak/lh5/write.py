@@ -30,6 +30,7 @@ _MODE_ALIASES = {"w": "write_safe", "a": "append", "o": "overwrite", "of": "over
                  "ac": "append_column"}
 CODEC_NAMES = ("radware_sigcompress", "uleb128_zigzag_diff")
 CHUNK_BYTES = 1 << 19  # target uncompressed bytes per chunk (512 KiB)
+MIN_UNFILTERED_CHUNK_BYTES = 1 << 15  # 32 KiB: the smallest chunk of an unfiltered dataset
 
 
 # ----------------------------------------------------------------------------- settings
@@ -90,10 +91,13 @@ def _is_codec(setting: Any) -> bool:
 
 
 def chunk_rows(row_bytes: int, n_rows: int, filtered: bool) -> int:
-    """Rows per chunk: ≈ CHUNK_BYTES of data, fewer for small unfiltered datasets."""
-    rows = max(1, CHUNK_BYTES // max(row_bytes, 1))
+    """Rows per chunk: ≈ CHUNK_BYTES of data. Unfiltered chunks take their full size on disk,
+    so a small unfiltered first write gets smaller chunks — but never below
+    MIN_UNFILTERED_CHUNK_BYTES, or later appends would crawl through tiny chunks."""
+    row_bytes = max(row_bytes, 1)
+    rows = max(1, CHUNK_BYTES // row_bytes)
     if not filtered:
-        rows = min(rows, max(n_rows, 1))
+        rows = min(rows, max(n_rows, MIN_UNFILTERED_CHUNK_BYTES // row_bytes, 1))
     return rows
 
 

@@ -35,6 +35,7 @@ from ..lh5.arrow import to_polars
 from ..lh5.errors import LH5DecodeError, LH5NotFoundError
 from ..lh5.read import read, read_n_rows
 from .columns import Column
+from .sparse import read_rows
 
 #: A gap of unselected rows worth more than this many (uncompressed) bytes of the columns
 #: still to read starts a new read; smaller gaps are read through (one read call costs about
@@ -186,9 +187,7 @@ class TierSource:
                     per_row: int) -> pl.DataFrame:
         if index is None:
             return _flatten(to_polars(read(file, table, fields=paths, rows=rows)))
-        parts = [_flatten(to_polars(read(file, table, fields=paths, index=part)))
-                 for part in clusters(index, max(0, GAP_BYTES // per_row))]
-        return parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical")
+        return read_rows(file, table, paths, index)
 
     def _find_missing(self, file: str, table: str, paths: list[str]) -> set[str]:
         from ..lh5.read import get_object, open_lh5
