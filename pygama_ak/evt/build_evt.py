@@ -347,8 +347,13 @@ class _Chunk:
                 if flat.dtype.kind == "f" else flat.astype(np.int64)
             target_offsets = np.zeros(self.n + 1, np.int64)
             np.cumsum(counts, out=target_offsets[1:])
-            found = kernels.segment_match(self.offsets, self.evt_of_hit, mask, match,
-                                          target_offsets, targets)
+            match_key = ("match", mask_key, op.query.text if op.query else None,
+                         tuple(sorted(op.parameters.items())), ref, op.mode)
+            found = self._cache.get(match_key)
+            if found is None or (op.query is not None and any(n.startswith("evt.") for n in op.query.names())):
+                found = kernels.segment_match(self.offsets, self.evt_of_hit, mask, match,
+                                              target_offsets, targets)
+                self._cache[match_key] = found
             has = found >= 0
             picked = values[np.where(has, found, 0)] if len(values) else np.zeros(len(found), values.dtype)
             picked = _with_default(picked, has, op.initial)
