@@ -89,7 +89,7 @@ def test_hits_bare_names_where_and_units(ds, tier_dir):
     assert got.height == expected.height == 9
     assert got["tp_0_est"].to_list() == expected["dsp.tp_0_est"].to_list()
     assert got["cuspEmax_ctc_cal"].to_list() == expected["hit.cuspEmax_ctc_cal"].to_list()
-    with pytest.raises(ColumnError, match="ambiguous: cycle.timestamp, raw.timestamp, dsp.timestamp, hit.timestamp"):
+    with pytest.raises(ColumnError, match="ambiguous: raw.timestamp, dsp.timestamp, hit.timestamp, cycle.timestamp"):
         ds.hits(["timestamp"])
     with pytest.raises(ColumnError, match="no column 'cuspEmax_ctc'"):
         ds.hits(["cuspEmax_ctc"])

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from .errors import user_errors
+from .tier_outputs import compression_setting as _setting
 
 app = typer.Typer(help="evt tier: tcm + dsp + hit → events (pygama build_evt configs)",
                   no_args_is_help=True)
@@ -23,6 +24,7 @@ def build(
     tcm_name: Annotated[str, typer.Option(help="TCM object in the TCM file")] = "hardware_tcm_1",
     table_format: Annotated[str, typer.Option(help="channel table format")] = "ch{}",
     overwrite: Annotated[bool, typer.Option(help="replace an existing output")] = False,
+    compression: Annotated[str, typer.Option(help="gzip (like lgdo), zstd, lzf, lz4 or none")] = "gzip",
 ) -> None:
     """Build the event table ``evt`` of one cycle."""
     from ..evt.build_evt import build_evt
@@ -31,5 +33,6 @@ def build(
         tiers = {"hit": (hit, "hit", table_format)}
         if dsp is not None:
             tiers["dsp"] = (dsp, "dsp", table_format)
-        n = build_evt((tcm, tcm_name), tiers, config, out, overwrite=overwrite)
+        n = build_evt((tcm, tcm_name), tiers, config, out, overwrite=overwrite,
+                      compression=_setting(compression))
         typer.echo(f"{out}:evt: {n} events")

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from .errors import user_errors
+from .tier_outputs import compression_setting as _setting
 from .tier_outputs import output_for
 
 app = typer.Typer(help="hit tier: dsp → hit (pygama build_hit configs)", no_args_is_help=True)
@@ -22,6 +23,7 @@ def build(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="output file (one input)")] = None,
     outdir: Annotated[Path | None, typer.Option(help="output folder (default: beside input)")] = None,
     overwrite: Annotated[bool, typer.Option(help="replace existing outputs")] = False,
+    compression: Annotated[str, typer.Option(help="gzip (like lgdo), zstd, lzf, lz4 or none")] = "gzip",
     chunk_rows: Annotated[int, typer.Option(help="rows per chunk (bounds memory)")] = 1_000_000,
 ) -> None:
     """Compute hit-tier columns for every dsp table of each file."""
@@ -41,8 +43,9 @@ def build(
                 def update(table: str, done: int, total: int, task=task, name=path.name) -> None:
                     progress.update(task, description=f"{name}:{table}", completed=done, total=total)
 
-                kwargs = {"tables_config": data} if per_table else {"config": data}
+                kwargs = {"tables_config": config} if per_table else {"config": config}
                 counts = build_hit(path, target, tables=tables, overwrite=overwrite,
-                                   chunk_rows=chunk_rows, progress=update, **kwargs)
+                                   chunk_rows=chunk_rows, progress=update,
+                                   compression=_setting(compression), **kwargs)
                 progress.remove_task(task)
                 typer.echo(f"{target}: {len(counts)} tables, {sum(counts.values())} rows")

@@ -20,3 +20,8 @@ def output_for(infile: Path, tier_in: str, tier_out: str, out: Path | None, outd
     else:
         stem = f"{stem}_{tier_out}"
     return (outdir or infile.parent) / f"{stem}.lh5"
+
+
+def compression_setting(name: str) -> str | None:
+    """The ``--compression`` option as a :func:`pygama_ak.lh5.write` setting."""
+    return None if name.lower() == "none" else name.lower()

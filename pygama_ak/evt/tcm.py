@@ -124,10 +124,13 @@ def build_tcm(
 
 
 def write_tcm(tcm: Coincidences, outfile: str | os.PathLike, name: str = "hardware_tcm_1", *,
-              overwrite: bool = False) -> None:
-    """Write a TCM as pygama ≥ 2.1 lays it out (table of two VoVs, attrs tables/hash_func)."""
+              overwrite: bool = False, compression="gzip") -> None:
+    """Write a TCM as pygama ≥ 2.1 lays it out (table of two VoVs, attrs tables/hash_func).
+
+    ``compression`` as for :func:`pygama_ak.lh5.write` (gzip like lgdo; ``"zstd"`` writes
+    ≈ 4× faster and smaller, readable wherever hdf5plugin is installed)."""
     from ..lh5 import write
     from ..lh5.output import atomic_output
 
     with atomic_output(outfile, overwrite=overwrite) as tmp:
-        write(tcm.to_awkward(), tmp, name)
+        write(tcm.to_awkward(), tmp, name, compression=compression)

@@ -16,14 +16,15 @@ and hit). Provenance names always win (``channel`` is the DAQ id, ``raw.channel`
 column). A name that is the prefix of nested columns (``raw.waveform``) selects them all as
 one struct column.
 
-:class:`TierColumns` reads a tier's columns (dtype, units) from a sample file's attributes,
-without reading data.
+:class:`TierColumns` knows a tier's field names from the ``datatype`` attributes of a sample
+file's tables; the dtype and units of a field come from a zero-row read of that field alone
+(the same conversion as the data), only for the fields a query uses.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,125 +49,159 @@ class ColumnError(ValueError):
     """An unknown or ambiguous column name."""
 
 
-def _leaves(dtype: pl.DataType, prefix: str) -> Iterable[tuple[str, pl.DataType]]:
-    if isinstance(dtype, pl.Struct):
-        for f in dtype.fields:
-            yield from _leaves(f.dtype, f"{prefix}/{f.name}")
-    else:
-        yield prefix, dtype
-
-
-def _units(obj, prefix: str = "") -> dict[str, str]:
-    """``{field path: units}`` of every dataset-like leaf under an LH5 table group."""
-    import h5py
-
-    from ..lh5.read import read_attrs
-
-    out: dict[str, str] = {}
-    for key in obj:
-        child = obj[key]
-        path = f"{prefix}{key}"
-        attrs = read_attrs(child)
-        if "units" in attrs:
-            out[path] = str(attrs["units"])
-        dt = str(attrs.get("datatype", ""))
-        if isinstance(child, h5py.Group) and dt.startswith("table"):
-            out.update(_units(child, path + "/"))
-    return out
+def _leaves(array, prefix: str) -> list[tuple[str, Any]]:
+    """``[(path, awkward leaf)]`` of a (nested) record array."""
+    if array.fields:
+        out = []
+        for f in array.fields:
+            out += _leaves(array[f], f"{prefix}/{f}" if prefix else f)
+        return out
+    return [(prefix, array)]
 
 
 class TierColumns:
-    """The columns of one tier, from the attributes of sample tables (no data read).
+    """The fields of one tier, from a sample file (all its tables of this tier).
 
-    Tables with the same ``datatype`` attribute are assumed to share dtypes, so a file with a
-    hundred alike channel tables costs one schema read; columns of differing tables are united
-    (a column missing from a table reads as nulls).
+    Field names come from the tables' ``datatype`` attributes (tables with the same
+    attribute are read once); :meth:`field` reads zero rows of one field to learn its
+    leaves' dtypes and units. A field missing from some tables reads as nulls there.
     """
 
     def __init__(self, tier: str, file: str, tables: list[str]) -> None:
-        self.tier, self.file, self.tables = tier, file, tables
-        self.columns: dict[str, Column] = {}
-        self._load()
-
-    def _load(self) -> None:
+        from ..lh5.datatype import parse_datatype
         from ..lh5.read import get_object, open_lh5, read_attrs
-        from ..lh5.scan import schema_of
 
-        distinct: dict[str, tuple[str, dict[str, str]]] = {}
-        with open_lh5(self.file) as f:
-            for table in self.tables:
-                obj = get_object(f, self.file, table)
-                datatype = str(read_attrs(obj).get("datatype", ""))
-                if datatype not in distinct:
-                    distinct[datatype] = (table, _units(obj))
-        for table, units in distinct.values():
-            for name, dtype in schema_of(self.file, table).items():
-                for path, leaf in _leaves(dtype, name):
-                    qualified = f"{self.tier}.{path.replace('/', '.')}"
-                    if qualified not in self.columns:
-                        self.columns[qualified] = Column(qualified, leaf, "data", self.tier, path,
-                                                         units.get(path))
+        self.tier, self.file = tier, file
+        self.top: dict[str, str] = {}  # field → a table that has it
+        seen: set[str] = set()
+        with open_lh5(file) as f:
+            for table in tables:
+                datatype = str(read_attrs(get_object(f, file, table)).get("datatype", ""))
+                if datatype in seen:
+                    continue
+                seen.add(datatype)
+                dt = parse_datatype(datatype)
+                for name in dt.fields:
+                    self.top.setdefault(name, table)
+        self._fields: dict[str, list[Column]] = {}
+
+    def field(self, name: str) -> list[Column]:
+        """The leaf columns of top-level field ``name`` (one, or several for a table)."""
+        if name not in self._fields:
+            self.prefetch([name])
+        return self._fields[name]
+
+    def prefetch(self, names: list[str]) -> None:
+        """Learn the columns of several top-level fields (one zero-row read per table)."""
+        import awkward as ak
+
+        from ..lh5.arrow import to_polars
+        from ..lh5.read import read
+
+        todo: dict[str, list[str]] = {}
+        for name in dict.fromkeys(names):
+            if name in self.top and name not in self._fields:
+                todo.setdefault(self.top[name], []).append(name)
+        for table, fields in todo.items():
+            empty = read(self.file, table, fields=fields, rows=(0, 0))
+            frame = to_polars(empty)
+            for name in fields:
+                cols = []
+                for path, leaf in _leaves(empty[name], name):
+                    units = ak.parameters(leaf).get("units")
+                    dtype = frame.schema[name]
+                    for part in path.split("/")[1:]:
+                        dtype = next(f.dtype for f in dtype.fields if f.name == part)
+                    cols.append(Column(f"{self.tier}.{path.replace('/', '.')}", dtype, "data",
+                                       self.tier, path, None if units is None else str(units)))
+                self._fields[name] = cols
 
 
 class Resolver:
-    """Resolves names to columns over a set of known columns (loaded lazily per tier)."""
+    """Resolves names to columns: fixed ones (provenance, cycle fields, maps) and tier
+    columns (a tier's catalog is loaded on first use)."""
 
-    def __init__(self, fixed: Mapping[str, Column], tiers: Mapping[str, Any]) -> None:
-        """``fixed``: provenance, cycle and map columns; ``tiers``: ``{tier: loader}``, a
-        callable returning that tier's :class:`TierColumns` (called on first use)."""
+    def __init__(self, fixed: Mapping[str, Column], tiers: Mapping[str, Callable[[], TierColumns]]) -> None:
         self.fixed = dict(fixed)
         self._loaders = dict(tiers)
-        self._tiers: dict[str, dict[str, Column]] = {}
+        self._tiers: dict[str, TierColumns] = {}
 
-    def tier(self, tier: str) -> dict[str, Column]:
+    def prefetch(self, names: list[str]) -> None:
+        """Load the columns of qualified tier names (``hit.x``, ``raw.waveform.values``) in
+        one read per tier table (bare names are resolved one by one)."""
+        per_tier: dict[str, list[str]] = {}
+        for name in names:
+            head, _, rest = name.partition(".")
+            if head in self._loaders and rest:
+                per_tier.setdefault(head, []).append(rest.split(".", 1)[0])
+        for tier, fields in per_tier.items():
+            self.tier(tier).prefetch(fields)
+
+    def tier(self, tier: str) -> TierColumns:
         if tier not in self._tiers:
-            self._tiers[tier] = self._loaders[tier]().columns
+            self._tiers[tier] = self._loaders[tier]()
         return self._tiers[tier]
 
-    def all_columns(self) -> dict[str, Column]:
-        out = dict(self.fixed)
-        for tier in self._loaders:
-            out.update(self.tier(tier))
-        return out
+    def _in_tier(self, tier: str, rest: str) -> tuple[str | None, list[Column]] | None:
+        """``rest`` (``field`` or ``field.sub...``) in ``tier``: a leaf, a group or None."""
+        catalog = self.tier(tier)
+        top = next((f for f in sorted(catalog.top, key=len, reverse=True)
+                    if rest == f or rest.startswith(f + ".")), None)
+        if top is None:
+            return None
+        name = f"{tier}.{rest}"
+        cols = catalog.field(top)
+        leaf = [c for c in cols if c.name == name]
+        if leaf:
+            return None, leaf
+        group = [c for c in cols if c.name.startswith(name + ".")]
+        return (name, group) if group else None
 
-    def _pool(self, name: str) -> dict[str, Column]:
-        """Columns a qualified name can match (only the tier it names is loaded)."""
-        head = name.split(".", 1)[0]
-        if head in self._loaders:
-            return self.tier(head)
-        return self.fixed
+    def _fixed(self, name: str) -> tuple[str | None, list[Column]] | None:
+        if name in self.fixed:
+            return None, [self.fixed[name]]
+        group = [c for q, c in self.fixed.items() if q.startswith(name + ".")]
+        return (name, group) if group else None
 
     def resolve(self, name: str) -> tuple[str | None, list[Column]]:
         """``(None, [leaf])`` for one column, ``(qualified prefix, leaves)`` for a group."""
         name = name.strip()
         if name in self.fixed and self.fixed[name].kind == "provenance":
             return None, [self.fixed[name]]
-        pool = self._pool(name)
-        if name in pool:
-            return None, [pool[name]]
-        group = [c for q, c in pool.items() if q.startswith(name + ".")]
-        if group:
-            return name, group
-        # a bare name: match it after the qualifier of every known column
-        everything = self.all_columns()
-        exact = [c for q, c in everything.items() if "." in q and q.split(".", 1)[1] == name]
-        if len(exact) == 1:
-            return None, exact
-        if len(exact) > 1:
-            raise ColumnError(f"column {name!r} is ambiguous: "
-                              f"{', '.join(c.name for c in exact)} (qualify it)")
-        groups: dict[str, list[Column]] = {}
-        for q, c in everything.items():
-            if "." in q and q.split(".", 1)[1].startswith(name + "."):
-                groups.setdefault(f"{q.split('.', 1)[0]}.{name}", []).append(c)
-        if len(groups) == 1:
-            return next(iter(groups.items()))
-        if len(groups) > 1:
-            raise ColumnError(f"column {name!r} is ambiguous: {', '.join(groups)} (qualify it)")
-        close = difflib.get_close_matches(name, list(everything), n=4)
-        close += [q for q in everything if q.endswith("." + name.rsplit(".", 1)[-1])][:4]
-        hint = f"; did you mean {', '.join(dict.fromkeys(close))}?" if close else ""
-        raise ColumnError(f"no column {name!r}{hint}")
+        head, _, rest = name.partition(".")
+        if head in self._loaders and rest:
+            found = self._in_tier(head, rest)
+            if found is not None:
+                return found
+        else:
+            found = self._fixed(name)
+            if found is not None:
+                return found
+        # a bare name: match it after the qualifier of every tier and fixed column
+        matches: list[tuple[str | None, list[Column]]] = []
+        for tier in self._loaders:
+            found = self._in_tier(tier, name)
+            if found is not None:
+                matches.append(found)
+        qualifiers = {q.split(".", 1)[0] for q in self.fixed if "." in q}
+        for qualifier in sorted(qualifiers):
+            found = self._fixed(f"{qualifier}.{name}")
+            if found is not None:
+                matches.append(found)
+        if len(matches) == 1:
+            return matches[0]
+        if matches:
+            names = [m[0] or m[1][0].name for m in matches]
+            raise ColumnError(f"column {name!r} is ambiguous: {', '.join(names)} (qualify it)")
+        raise ColumnError(f"no column {name!r}{self._hint(name)}")
+
+    def _hint(self, name: str) -> str:
+        known = list(self.fixed)
+        for tier in self._loaders:
+            known += [f"{tier}.{f}" for f in self.tier(tier).top]
+        close = difflib.get_close_matches(name, known, n=4, cutoff=0.6)
+        close += difflib.get_close_matches(name, [k.split(".", 1)[-1] for k in known], n=4, cutoff=0.75)
+        return f"; did you mean {', '.join(dict.fromkeys(close))}?" if close else ""
 
     def leaf(self, name: str) -> Column:
         """The single column ``name`` stands for (a group of nested columns is refused)."""

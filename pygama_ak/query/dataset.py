@@ -71,7 +71,7 @@ class Dataset:
         self.tcm_tier = tcm_tier
         self._tables: dict[str, TableTemplate] = table_templates(self.tiers, tables)
         self._maps: list[ChannelMap] = []
-        self._listing: dict[tuple[str, str], dict[int, str]] = {}
+        self._listing: dict[tuple[str, str], dict[int, tuple[str, int | None]]] = {}
         self._tier_columns: dict[tuple[str, str], TierColumns] = {}
         if channel_map is not None:
             self._maps.append(channel_map if isinstance(channel_map, ChannelMap)
@@ -142,7 +142,8 @@ class Dataset:
         return (frame.group_by(keys, maintain_order=True)
                 .agg(pl.len().alias("cycles"), *tiers).sort(keys))
 
-    def _channels_in(self, tier: str, file: Path) -> dict[int, str]:
+    def _channels_in(self, tier: str, file: Path) -> dict[int, tuple[str, int | None]]:
+        """``{channel: (table, rows)}`` of a file of a per-channel tier (cached)."""
         key = (tier, str(file))
         if key not in self._listing:
             self._listing[key] = self._tables[tier].channels(file)
@@ -197,8 +198,8 @@ class Dataset:
         file = cycle.files[tier]
         if (tier, str(file)) not in self._tier_columns:
             template = self._tables[tier]
-            tables = list(self._channels_in(tier, file).values()) if template.per_channel \
-                else [template.name()]
+            tables = [t for t, _ in self._channels_in(tier, file).values()] \
+                if template.per_channel else [template.name()]
             if not tables:
                 raise ColumnError(f"{file}: no table matches {template.pattern!r}")
             self._tier_columns[(tier, str(file))] = TierColumns(tier, str(file), tables)
@@ -281,8 +282,9 @@ class Dataset:
                     if with_fields:
                         consts.update({f"cycle.{f}": v for f, v in c.fields.items()})
                     consts.update(entries.get(ch, {}))
-                    yield Unit(consts, {t: (str(c.files[t]), listing[ch])
-                                        for t, listing in zip(tiers, listings)})
+                    tables = {t: (str(c.files[t]), listing[ch][0]) for t, listing in zip(tiers, listings)}
+                    counts = {t: listing[ch][1] for t, listing in zip(tiers, listings)}
+                    yield Unit(consts, tables, counts)
 
         return units
 
@@ -302,6 +304,8 @@ class Dataset:
         resolver = self._resolver(level, cycles)
         allowed, channel_expr = self._channel_filter(channels, cycles)
         used: dict[str, Column] = {}
+        texts = [t for _, t in cuts] + ([channel_expr] if channel_expr else [])
+        resolver.prefetch([*columns, *(n for t in texts for n in parse(t).names())])
         outputs: list[tuple[str, pl.Expr]] = []
         units: dict[str, Any] = {}
         provenance = ["cycle", "event"] if level == "events" else ["cycle", "channel", "row"]

@@ -190,13 +190,13 @@ class TableTemplate:
         parts = [p for p in (self.group, self._format.format(key), self.suffix) if p]
         return "/".join(parts)
 
-    def channels(self, path: str | os.PathLike) -> dict[int, str]:
-        """``{channel: table path}`` of every table of this pattern in the file."""
+    def channels(self, path: str | os.PathLike) -> dict[int, tuple[str, int | None]]:
+        """``{channel: (table path, rows)}`` of every table of this pattern in the file."""
         import h5py
 
         from ..lh5.read import open_lh5
 
-        out: dict[int, str] = {}
+        out: dict[int, tuple[str, int | None]] = {}
         with open_lh5(path) as f:
             group = f[self.group] if self.group else f
             if not isinstance(group, h5py.Group):
@@ -205,13 +205,31 @@ class TableTemplate:
                 m = self.key.match(key)
                 if m is None:
                     continue
-                name = f"{self.group}/{key}" if self.group else key
-                if self.suffix:
-                    name = f"{name}/{self.suffix}"
-                    if name not in f:
-                        continue
-                out[int(m.group(1))] = name
+                obj = group.get(f"{key}/{self.suffix}" if self.suffix else key)
+                if obj is None:
+                    continue
+                name = "/".join(p for p in (self.group, key, self.suffix) if p)
+                out[int(m.group(1))] = (name, rows_of(obj))
         return dict(sorted(out.items()))
+
+
+def rows_of(obj) -> int | None:
+    """Rows of an LH5 table/array from the shape of its first dataset (no attribute reads)."""
+    import h5py
+
+    while isinstance(obj, h5py.Group):
+        if "cumulative_length" in obj:
+            obj = obj["cumulative_length"]
+        elif "encoded_data" in obj:
+            obj = obj["encoded_data/cumulative_length"]
+        elif "entries" in obj:  # a view: rows are not known from shapes
+            return None
+        else:
+            first = next(iter(obj), None)
+            if first is None:
+                return None
+            obj = obj[first]
+    return int(obj.shape[0]) if obj.shape else None
 
 
 def table_templates(tiers: list[str], tables: Mapping[str, str] | None = None) -> dict[str, TableTemplate]:

@@ -37,6 +37,9 @@ from ..lh5.read import read, read_n_rows
 from .columns import Column
 from .sparse import read_rows
 
+#: Columns of at most this many bytes per row are "light": read together with the filter
+#: columns of their tier (one read) rather than afterwards for the passing rows only.
+LIGHT_BYTES = 64
 #: A gap of unselected rows worth more than this many (uncompressed) bytes of the columns
 #: still to read starts a new read; smaller gaps are read through (one read call costs about
 #: as much as decompressing a few MB).
@@ -116,21 +119,21 @@ class Unit:
 
     consts: dict[str, Any]
     tables: dict[str, tuple[str, str]]  # tier → (file, table), every membership tier
-    _n: int | None = field(default=None, repr=False)
+    counts: dict[str, int | None] = field(default_factory=dict)  # tier → rows, when known
 
     def n_rows(self) -> int:
         """Rows of the unit (equal in every tier, else an error names both tables)."""
-        if self._n is None:
-            counts = {t: read_n_rows(f, name) or 0 for t, (f, name) in self.tables.items()}
-            values = set(counts.values())
-            if len(values) > 1:
-                (t0, n0), *rest = counts.items()
-                t1, n1 = next((t, n) for t, n in rest if n != n0)
-                f1, name1 = self.tables[t1]
-                raise LH5DecodeError(f1, name1, f"{n1} rows, but {self.tables[t0][0]}:"
-                                     f"/{self.tables[t0][1]} has {n0}: the tiers do not align")
-            self._n = values.pop() if values else 0
-        return self._n
+        counts = {t: self.counts[t] if self.counts.get(t) is not None else
+                  (read_n_rows(f, name) or 0) for t, (f, name) in self.tables.items()}
+        self.counts = counts
+        values = set(counts.values())
+        if len(values) > 1:
+            (t0, n0), *rest = counts.items()
+            t1, n1 = next((t, n) for t, n in rest if n != n0)
+            f1, name1 = self.tables[t1]
+            raise LH5DecodeError(f1, name1, f"{n1} rows, but {self.tables[t0][0]}:"
+                                 f"/{self.tables[t0][1]} has {n0}: the tiers do not align")
+        return values.pop() if values else 0
 
 
 class TierSource:
@@ -200,10 +203,8 @@ class TierSource:
 
     def _const(self, name: str, unit: Unit, n: int) -> pl.Series:
         dtype = self.schema[name]
-        value = unit.consts.get(name)
-        if value is None:
-            return pl.Series(name, [None] * n, dtype=dtype)
-        return pl.repeat(value, n, dtype=dtype, eager=True).alias(name)
+        one = pl.Series(name, [unit.consts.get(name)], dtype=dtype)
+        return one.new_from_index(0, n) if n != 1 else one
 
     def _columns(self, unit: Unit, names: list[str], start: int, stop: int,
                  index: np.ndarray | None = None) -> dict[str, pl.Series]:
@@ -269,17 +270,23 @@ class TierSource:
         have: dict[str, pl.Series] = {}
         index = None
         if row_pred is not None:
-            light = _frame(self._columns(unit, pred_cols, start, stop), stop - start)
-            keep = light.select(row_pred).to_series()
+            tiers = {self.columns[c].tier for c in pred_cols if self.columns[c].kind == "data"}
+            extra = [c for c in columns if c not in pred_cols and self.columns[c].kind == "data"
+                     and self.columns[c].tier in tiers and row_bytes(self.schema[c]) <= LIGHT_BYTES]
+            light = _frame(self._columns(unit, pred_cols + extra, start, stop), stop - start)
+            keep = light.select(row_pred.fill_null(False)).to_series()
             if keep.len() == 1 and light.height != 1:  # folded to a scalar
-                keep = pl.repeat(keep[0], light.height, eager=True)
-            passing = np.flatnonzero(keep.fill_null(False).to_numpy())
-            if remaining is not None:
+                keep = pl.Series([keep[0]] * light.height, dtype=pl.Boolean)
+            mask = keep.to_numpy()
+            passing = np.flatnonzero(mask)
+            if remaining is not None and len(passing) > remaining:
                 passing = passing[:remaining]
+                mask = np.zeros_like(mask)
+                mask[passing] = True
             if len(passing) == 0:
                 return None
             if len(passing) < stop - start:
-                light = light[passing]
+                light = light.filter(pl.Series(mask))
                 index = passing.astype(np.int64) + start
             have = {c: light.get_column(c) for c in columns if c in light.columns}
         elif remaining is not None:

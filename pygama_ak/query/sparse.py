@@ -8,9 +8,10 @@ selective filter (1 % of the hits of a cal run) that costs as much as reading ev
 * numeric datasets (``array``, ``fixedsize_array``, ``array_of_equalsized_arrays``, bools):
   one read per cluster of nearby rows (:data:`GAP_BYTES`), then the selected rows are taken;
 * encoded waveforms (``array_of_encoded_equalsized_arrays``, radware / uleb128): the byte
-  offsets of the bounding range are read once, then only the selected rows' bytes (one HDF5
-  read of a union of byte ranges) and one decode call for all of them — unselected
-  waveforms are never read nor decoded;
+  offsets of the bounding range are read once, then only the selected rows' bytes — from a
+  memory map at the chunk addresses HDF5 reports when the bytes are stored unfiltered (as
+  encoded waveforms are), else one HDF5 read of a union of byte ranges — and one decode
+  call for all of them: unselected waveforms are never read nor decoded;
 * anything else (vectors of vectors, strings, views) goes through ``read`` per cluster.
 
 Values and dtypes are those of ``read`` followed by :func:`~pygama_ak.lh5.arrow.to_polars`.
@@ -65,6 +66,55 @@ def _byte_ranges(ds: h5py.Dataset, starts: np.ndarray, ends: np.ndarray) -> np.n
     return out
 
 
+def _direct_bytes(ds: h5py.Dataset, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
+    """The byte ranges of an unfiltered ``uint8`` dataset read straight from a memory map of
+    the file at the addresses HDF5 reports for its chunks; None when the layout does not
+    allow it (filters other than a byte shuffle, which is the identity on bytes, external or
+    virtual storage, unallocated chunks, a user block, another file driver)."""
+    plist = ds.id.get_create_plist()
+    if ds.dtype != np.uint8 or ds.file.driver != "sec2" or ds.file.userblock_size \
+            or ds.is_virtual or ds.external:
+        return None
+    if any(plist.get_filter(i)[0] != h5py.h5z.FILTER_SHUFFLE for i in range(plist.get_nfilters())):
+        return None
+    layout = plist.get_layout()
+    keep = ends > starts
+    starts, lengths = starts[keep].astype(np.int64), (ends - starts)[keep].astype(np.int64)
+    if layout == h5py.h5d.CONTIGUOUS:
+        base = ds.id.get_offset()
+        if base is None:
+            return None
+        offsets = starts + base
+    elif layout == h5py.h5d.CHUNKED:
+        size = ds.chunks[0]
+        first, last = starts // size, (starts + lengths - 1) // size
+        if np.any(first != last):  # split the ranges that cross a chunk boundary
+            pieces_s, pieces_n = [], []
+            for a, n in zip(starts.tolist(), lengths.tolist()):
+                b = a + n
+                while a < b:
+                    stop = min(b, (a // size + 1) * size)
+                    pieces_s.append(a)
+                    pieces_n.append(stop - a)
+                    a = stop
+            starts, lengths = np.array(pieces_s, np.int64), np.array(pieces_n, np.int64)
+            first = starts // size
+        chunks, where = np.unique(first, return_inverse=True)
+        address = np.empty(len(chunks), dtype=np.int64)
+        for i, chunk in enumerate(chunks.tolist()):
+            info = ds.id.get_chunk_info_by_coord((chunk * size,))
+            if info.byte_offset is None:
+                return None
+            address[i] = info.byte_offset
+        offsets = address[where] + starts - first * size
+    else:
+        return None
+    if len(offsets) == 0:
+        return np.empty(0, dtype=np.uint8)
+    data = np.asarray(np.memmap(ds.file.filename, dtype=np.uint8, mode="r"))
+    return np.concatenate([data[o:o + n] for o, n in zip(offsets.tolist(), lengths.tolist())])
+
+
 def _encoded(group: h5py.Group, attrs: dict, index: np.ndarray) -> np.ndarray:
     """Decoded equal-size waveforms of rows ``index`` (shape (len(index), L))."""
     from ..lh5.codecs import decode
@@ -76,7 +126,10 @@ def _encoded(group: h5py.Group, attrs: dict, index: np.ndarray) -> np.ndarray:
     starts = np.concatenate([[start0], ends[:-1]])
     sel_start, sel_end = starts[index - lo], ends[index - lo]
     sizes = sel_end - sel_start
-    encoded = _byte_ranges(group["encoded_data/flattened_data"], sel_start, sel_end)
+    flat = group["encoded_data/flattened_data"]
+    encoded = _direct_bytes(flat, sel_start, sel_end)
+    if encoded is None:
+        encoded = _byte_ranges(flat, sel_start, sel_end)
     offsets = np.zeros(len(index) + 1, dtype=np.int64)
     np.cumsum(sizes, out=offsets[1:])
     size = int(np.asarray(group["decoded_size"][()]).reshape(-1)[0])
@@ -103,10 +156,10 @@ def read_rows(file: str, table: str, paths: Sequence[str], index: np.ndarray) ->
     with open_lh5(file) as f:
         obj = get_object(f, file, table)
         for path in paths:
-            if path not in obj:
+            node = obj.get(path)
+            if node is None:
                 fallback.append(path)  # read() raises the proper error
                 continue
-            node = obj[path]
             attrs = read_attrs(node)
             datatype = str(attrs.get("datatype", ""))
             if isinstance(node, h5py.Dataset) and datatype.startswith(_DIRECT) \
