@@ -20,6 +20,7 @@ _LAZY = {
     "to_polars": "pygama_ak.lh5.arrow",
     "from_polars": "pygama_ak.lh5.arrow",
     "lh5": "pygama_ak.lh5",
+    "Dataset": "pygama_ak.query.dataset",
 }
 
 __all__ = sorted(_LAZY)

@@ -91,8 +91,8 @@ def tree(tmp_path_factory):
 
 @pytest.fixture()
 def reads(monkeypatch):
-    """Every read the query sources make: (file name, table, fields, rows read). Row ranges
-    go through ``read``, scattered rows through ``sparse.read_rows`` (made exact here)."""
+    """Every read the query sources make: (file name, table, fields, rows read), through
+    ``read`` or ``sparse.read_rows`` (whose scattered reads are made exact here)."""
     log: list[tuple[str, str, tuple, int]] = []
     original, original_rows = source_mod.read, source_mod.read_rows
 
@@ -101,8 +101,8 @@ def reads(monkeypatch):
         log.append((str(path).rsplit("/", 1)[-1], name, tuple(fields or ()), len(out)))
         return out
 
-    def recording_rows(path, name, paths, index):
-        out = original_rows(path, name, paths, index)
+    def recording_rows(path, name, paths, index=None, **kwargs):
+        out = original_rows(path, name, paths, index, **kwargs)
         log.append((str(path).rsplit("/", 1)[-1], name, tuple(paths), out.height))
         return out
 
@@ -355,3 +355,46 @@ def test_parquet_lists_units_and_no_overwrite(tree, tmp_path):
     empty = tmp_path / "empty.parquet"
     assert write_parquet(sel.frame.filter(pl.col("hit.energy_cal") < 0), empty) == 0
     assert pq.read_table(empty).schema.names == expected.columns
+
+
+def test_sparse_row_ranges_equal_read(tree):
+    from pygama_ak.lh5 import read
+    from pygama_ak.lh5.arrow import to_polars
+    from pygama_ak.query.sparse import read_rows
+
+    f = tree[0] / DEFAULT.format(tier="raw", **CYCLES[1])
+    fields = ["waveform/values", "timestamp", "daqenergy", "tracelist"]
+    for rows in ((0, N), (17, 230), (5, 5)):
+        expected = to_polars(read(f, "ch3/raw", fields=fields, rows=rows)).unnest(
+            "waveform", separator="/").select(fields)
+        assert read_rows(str(f), "ch3/raw", fields, rows=rows).equals(expected), rows
+
+
+def test_events_map_only_channel_filter_and_head(tree, tmp_path):
+    import shutil
+
+    data = tree[1]
+    root = tmp_path / "tier"
+    shutil.copytree(tree[0], root)
+    # a TCM per cycle: event i holds row i of channel 1 and of channel 3
+    for fields in CYCLES:
+        n = N
+        tcm = Coincidences(table_key=np.tile(np.array([1, 3], np.int64), n),
+                           row_in_table=np.repeat(np.arange(n, dtype=np.int64), 2),
+                           offsets=np.arange(0, 2 * n + 1, 2, dtype=np.int64),
+                           tables=["ch1/hit", "ch3/hit"], hash_func=r"\d+")
+        write_tcm(tcm, root / DEFAULT.format(tier="tcm", **fields))
+    chmap = tmp_path / "map.json"
+    chmap.write_text(json.dumps({"A": {"name": "A", "daq": {"rawid": 1}},
+                                 "C": {"name": "C", "daq": {"rawid": 3}}}))
+    ds = Dataset(root).with_channel_map(chmap)
+    only_map = ds.events(["chmap.name"], runs="run == 'r000' and type == 'cal'").collect()
+    assert only_map.height == 2 * N and only_map["chmap.name"].to_list()[:4] == ["A", "C", "A", "C"]
+    one = ds.events(["hit.energy_cal"], channels=[3], runs="type == 'phy'").collect()
+    assert set(one["channel"]) == {3} and one.height == 2 * N
+    assert one.filter(pl.col("cycle") == cycle_name(CYCLES[1]))["hit.energy_cal"].to_list() == \
+        np.asarray(data[1, 3]["hit"].energy_cal).tolist()
+    cut = ds.events(["hit.energy_cal", "chmap.name"], where="event < 3 and hit.energy_cal > 0",
+                    runs="run == 'r000' and type == 'cal'").collect()
+    assert cut.select("event", "channel").rows() == [(0, 1), (0, 3), (1, 1), (1, 3), (2, 1), (2, 3)]
+    assert ds.events(["hit.energy_cal"]).head(3).collect().height == 3

@@ -23,6 +23,7 @@ import typer
 from .errors import user_errors
 from .evt import app as evt_app
 from .hit import app as hit_app
+from .query import app as query_app
 from .tcm import app as tcm_app
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ app.add_typer(lh5_app, name="lh5")
 app.add_typer(hit_app, name="hit")
 app.add_typer(tcm_app, name="tcm")
 app.add_typer(evt_app, name="evt")
+app.add_typer(query_app, name="query")
 
 
 # ----------------------------------------------------------------------------- top level

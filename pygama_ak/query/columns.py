@@ -68,22 +68,33 @@ class TierColumns:
     """
 
     def __init__(self, tier: str, file: str, tables: list[str]) -> None:
-        from ..lh5.datatype import parse_datatype
-        from ..lh5.read import get_object, open_lh5, read_attrs
-
-        self.tier, self.file = tier, file
-        self.top: dict[str, str] = {}  # field → a table that has it
-        seen: set[str] = set()
-        with open_lh5(file) as f:
-            for table in tables:
-                datatype = str(read_attrs(get_object(f, file, table)).get("datatype", ""))
-                if datatype in seen:
-                    continue
-                seen.add(datatype)
-                dt = parse_datatype(datatype)
-                for name in dt.fields:
-                    self.top.setdefault(name, table)
+        self.tier, self.file, self.tables = tier, file, tables
+        self._top: dict[str, str] | None = None
         self._fields: dict[str, list[Column]] = {}
+
+    @property
+    def top(self) -> dict[str, str]:
+        """``{top-level field: a table that has it}`` over all sample tables."""
+        if self._top is None:
+            from ..lh5.datatype import parse_datatype
+            from ..lh5.read import get_object, open_lh5, read_attrs
+
+            top: dict[str, str] = {}
+            seen: set[str] = set()
+            with open_lh5(self.file) as f:
+                for table in self.tables:
+                    datatype = str(read_attrs(get_object(f, self.file, table)).get("datatype", ""))
+                    if datatype in seen:
+                        continue
+                    seen.add(datatype)
+                    for name in parse_datatype(datatype).fields:
+                        top.setdefault(name, table)
+            self._top = top
+        return self._top
+
+    def known(self, name: str) -> bool:
+        """Whether top-level field ``name`` exists (cheap once it was prefetched)."""
+        return name in self._fields or name in self.top
 
     def field(self, name: str) -> list[Column]:
         """The leaf columns of top-level field ``name`` (one, or several for a table)."""
@@ -92,29 +103,66 @@ class TierColumns:
         return self._fields[name]
 
     def prefetch(self, names: list[str]) -> None:
-        """Learn the columns of several top-level fields (one zero-row read per table)."""
-        import awkward as ak
+        """Learn the columns of several top-level fields: one zero-row read of the first
+        table when it has them all, else one per table that has some."""
+        from ..lh5.errors import LH5NotFoundError
 
-        from ..lh5.arrow import to_polars
-        from ..lh5.read import read
-
+        names = [n for n in dict.fromkeys(names) if n not in self._fields]
+        if not names:
+            return
+        if self._top is None and self.tables:
+            try:
+                self._learn(self.tables[0], names)
+                return
+            except LH5NotFoundError:
+                pass  # some field is elsewhere (or nowhere): look at every table
         todo: dict[str, list[str]] = {}
-        for name in dict.fromkeys(names):
-            if name in self.top and name not in self._fields:
+        for name in names:
+            if name in self.top:
                 todo.setdefault(self.top[name], []).append(name)
         for table, fields in todo.items():
-            empty = read(self.file, table, fields=fields, rows=(0, 0))
-            frame = to_polars(empty)
+            self._learn(table, fields)
+
+    def _learn(self, table: str, fields: list[str]) -> None:
+        """Columns of ``fields`` of one table: numeric datasets from their HDF5 dtype and
+        attributes, anything else from a zero-row read (the same conversion as the data)."""
+        import awkward as ak
+        import h5py
+
+        from ..lh5.arrow import to_polars
+        from ..lh5.errors import LH5NotFoundError
+        from ..lh5.read import get_object, open_lh5, read, read_attrs
+        from .sparse import is_direct, series
+
+        other: list[str] = []
+        with open_lh5(self.file) as f:
+            obj = get_object(f, self.file, table)
             for name in fields:
-                cols = []
-                for path, leaf in _leaves(empty[name], name):
-                    units = ak.parameters(leaf).get("units")
-                    dtype = frame.schema[name]
-                    for part in path.split("/")[1:]:
-                        dtype = next(f.dtype for f in dtype.fields if f.name == part)
-                    cols.append(Column(f"{self.tier}.{path.replace('/', '.')}", dtype, "data",
-                                       self.tier, path, None if units is None else str(units)))
-                self._fields[name] = cols
+                node = obj.get(name)
+                if node is None:
+                    raise LH5NotFoundError(self.file, f"{table}/{name}", f"no field {name!r}")
+                attrs = read_attrs(node)
+                if isinstance(node, h5py.Dataset) and is_direct(node, attrs):
+                    dtype = series(name, node[0:0], str(attrs.get("datatype", ""))).dtype
+                    units = attrs.get("units")
+                    self._fields[name] = [Column(f"{self.tier}.{name}", dtype, "data", self.tier,
+                                                 name, None if units is None else str(units))]
+                else:
+                    other.append(name)
+        if not other:
+            return
+        empty = read(self.file, table, fields=other, rows=(0, 0))
+        frame = to_polars(empty)
+        for name in other:
+            cols = []
+            for path, leaf in _leaves(empty[name], name):
+                units = ak.parameters(leaf).get("units")
+                dtype = frame.schema[name]
+                for part in path.split("/")[1:]:
+                    dtype = next(f.dtype for f in dtype.fields if f.name == part)
+                cols.append(Column(f"{self.tier}.{path.replace('/', '.')}", dtype, "data",
+                                   self.tier, path, None if units is None else str(units)))
+            self._fields[name] = cols
 
 
 class Resolver:
@@ -145,10 +193,14 @@ class Resolver:
     def _in_tier(self, tier: str, rest: str) -> tuple[str | None, list[Column]] | None:
         """``rest`` (``field`` or ``field.sub...``) in ``tier``: a leaf, a group or None."""
         catalog = self.tier(tier)
-        top = next((f for f in sorted(catalog.top, key=len, reverse=True)
-                    if rest == f or rest.startswith(f + ".")), None)
-        if top is None:
-            return None
+        head = rest.split(".", 1)[0]
+        if head in catalog._fields or head in catalog.top:
+            top = head
+        else:  # a field name containing dots
+            top = next((f for f in sorted(catalog.top, key=len, reverse=True)
+                        if rest == f or rest.startswith(f + ".")), None)
+            if top is None:
+                return None
         name = f"{tier}.{rest}"
         cols = catalog.field(top)
         leaf = [c for c in cols if c.name == name]

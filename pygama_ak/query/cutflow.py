@@ -56,7 +56,7 @@ class CutFlow:
         table = Table(title=title, title_justify="left")
         table.add_column("#", justify="right", style="dim")
         table.add_column("cut", style="bold")
-        table.add_column("expression", overflow="fold")
+        table.add_column("expression", overflow="ellipsis", no_wrap=True, max_width=48)
         table.add_column("passing alone", justify="right")
         table.add_column("cumulative", justify="right", style="cyan")
         table.add_column("of total", justify="right")

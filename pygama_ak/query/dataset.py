@@ -16,10 +16,11 @@ projections reach the LH5 reads (:mod:`pygama_ak.query.source`).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ from ..expr import parse
 from .chmap import ChannelMap, as_value, column_dtypes
 from .columns import Column, ColumnError, Resolver, TierColumns
 from .layout import LEGEND_TEMPLATE, Cycle, TableTemplate, discover, table_templates
-from .source import TcmSource, TierSource, Unit
+from .source import TcmCycle, TcmHitSource, TierSource, Unit
 
 _TIER_ORDER = ("raw", "dsp", "psp", "hit", "pht", "tcm", "evt", "pet", "skm")
 ChannelSpec = int | str | Sequence[int | str] | None
@@ -116,11 +117,13 @@ class Dataset:
         unknown = sorted(n for n in expr.names() if n not in known)
         if unknown:
             raise ColumnError(f"runs: unknown field {unknown[0]!r} (cycle fields: {', '.join(known)})")
-        frame = self._cycle_fields(self._cycles)
-        keep = frame.select(expr.to_polars(schema=frame.schema).fill_null(False)).to_series()
-        if keep.len() == 1 and frame.height != 1:
-            keep = pl.repeat(keep[0], frame.height, eager=True)
-        return [c for c, k in zip(self._cycles, keep.to_list()) if k]
+        import numpy as np
+
+        env = {"cycle": np.array([c.key for c in self._cycles], dtype=str),
+               **{f: np.array([c.fields.get(f, "") for c in self._cycles], dtype=str)
+                  for f in self.fields}}
+        keep = np.broadcast_to(np.asarray(expr.evaluate(env), dtype=bool), (len(self._cycles),))
+        return [c for c, k in zip(self._cycles, keep.tolist()) if k]
 
     def _cycle_fields(self, cycles: list[Cycle]) -> pl.DataFrame:
         return pl.DataFrame({"cycle": [c.key for c in cycles],
@@ -142,11 +145,11 @@ class Dataset:
         return (frame.group_by(keys, maintain_order=True)
                 .agg(pl.len().alias("cycles"), *tiers).sort(keys))
 
-    def _channels_in(self, tier: str, file: Path) -> dict[int, tuple[str, int | None]]:
+    def _channels_in(self, tier: str, file: Path, handle=None) -> dict[int, tuple[str, int | None]]:
         """``{channel: (table, rows)}`` of a file of a per-channel tier (cached)."""
         key = (tier, str(file))
         if key not in self._listing:
-            self._listing[key] = self._tables[tier].channels(file)
+            self._listing[key] = self._tables[tier].channels(file, handle)
         return self._listing[key]
 
     def channels(self, runs: str | None = None, tier: str | None = None) -> pl.DataFrame:
@@ -270,23 +273,28 @@ class Dataset:
 
         def units() -> Iterable[Unit]:
             for c in cycles:
-                if not all(t in c.files for t in tiers):
-                    continue
-                listings = [self._channels_in(t, c.files[t]) for t in tiers]
-                common = set(listings[0]).intersection(*listings[1:])
-                if allowed is not None:
-                    common &= allowed
-                entries = self._map_entries(c) if with_maps and self._maps else {}
-                for ch in sorted(common):
-                    consts: dict[str, Any] = {"cycle": c.key, "channel": ch}
-                    if with_fields:
-                        consts.update({f"cycle.{f}": v for f, v in c.fields.items()})
-                    consts.update(entries.get(ch, {}))
-                    tables = {t: (str(c.files[t]), listing[ch][0]) for t, listing in zip(tiers, listings)}
-                    counts = {t: listing[ch][1] for t, listing in zip(tiers, listings)}
-                    yield Unit(consts, tables, counts)
+                if all(t in c.files for t in tiers):
+                    yield from self._cycle_units(c, tiers, allowed, with_fields, with_maps)
 
         return units
+
+    def _cycle_units(self, c: Cycle, tiers: list[str], allowed: set[int] | None,
+                     with_fields: bool, with_maps: bool) -> Iterator[Unit]:
+        """The channel units of one cycle (its files are held open meanwhile)."""
+        with _held([c.files[t] for t in tiers]) as handles:
+            listings = [self._channels_in(t, c.files[t], handles[c.files[t]]) for t in tiers]
+            common = set(listings[0]).intersection(*listings[1:])
+            if allowed is not None:
+                common &= allowed
+            entries = self._map_entries(c) if with_maps and self._maps else {}
+            for ch in sorted(common):
+                consts: dict[str, Any] = {"cycle": c.key, "channel": ch}
+                if with_fields:
+                    consts.update({f"cycle.{f}": v for f, v in c.fields.items()})
+                consts.update(entries.get(ch, {}))
+                tables = {t: (str(c.files[t]), listing[ch][0]) for t, listing in zip(tiers, listings)}
+                counts = {t: listing[ch][1] for t, listing in zip(tiers, listings)}
+                yield Unit(consts, tables, counts)
 
     def _default_hit_tier(self) -> str:
         for t in ("hit", "dsp", "raw"):
@@ -357,17 +365,14 @@ class Dataset:
         hit_tiers = [t for t in self.hit_tiers if any(c.tier == t for c in used.values())]
         per_hit = bool(hit_tiers) or any(c.kind == "map" or c.name in ("channel", "row")
                                          for c in used.values())
-        evt_cycles = [c for c in cycles if all(t in c.files for t in evt_tiers)]
-        evt_frame = None
-        if evt_tiers or not per_hit:
+        if not per_hit:  # one row per event: the evt tier alone
             if not evt_tiers:
                 if not self.event_tiers:
                     raise ColumnError("events: the dataset has no evt tier; ask for hit-level "
                                       "columns to get the TCM exploded to hits")
                 evt_tiers = [self.event_tiers[0]]
-                evt_cycles = [c for c in cycles if evt_tiers[0] in c.files]
-            evt_used = {n: c for n, c in used.items() if c.tier in evt_tiers
-                        or (not per_hit and c.kind == "cycle")}
+            evt_cycles = [c for c in cycles if all(t in c.files for t in evt_tiers)]
+            evt_used = {n: c for n, c in used.items() if c.tier in evt_tiers or c.kind == "cycle"}
             schema, cols = self._schema(evt_used, ["cycle", "event"])
 
             def evt_units() -> Iterable[Unit]:
@@ -375,35 +380,42 @@ class Dataset:
                     consts = {"cycle": c.key, **{f"cycle.{f}": v for f, v in c.fields.items()}}
                     yield Unit(consts, {t: (str(c.files[t]), self._tables[t].name()) for t in evt_tiers})
 
-            evt_frame = TierSource(evt_units, schema, cols, "event").lazy(
+            frame = TierSource(evt_units, schema, cols, "event").lazy(
                 f"events of {len(evt_cycles)} cycles, tiers {', '.join(evt_tiers)}")
-            if not per_hit:
-                return evt_frame, ["cycle", "event"]
+            return frame, ["cycle", "event"]
+        evt_cycles = [c for c in cycles if all(t in c.files for t in evt_tiers)]
         if self.tcm_tier not in self.tiers:
             raise ColumnError(f"events: no {self.tcm_tier} files to explode events into hits")
-        tcm_cycles = [c for c in evt_cycles if self.tcm_tier in c.files]
-        map_on_tcm = not hit_tiers
-        tcm_used = {n: c for n, c in used.items() if c.kind == "cycle" or (map_on_tcm and c.kind == "map")}
-        schema, _ = self._schema(tcm_used, ["cycle", "event", "channel", "row"])
+        tcm_cycles = [c for c in evt_cycles if self.tcm_tier in c.files
+                      and all(t in c.files for t in hit_tiers)]
+        hits = events = None
+        if hit_tiers:
+            hit_used = {n: c for n, c in used.items() if c.kind == "map" or c.tier in hit_tiers}
+            hschema, hcols = self._schema(hit_used, ["cycle", "channel", "row"])
+            hits = TierSource(self._hit_units(tcm_cycles, hit_tiers, allowed, False, True),
+                              hschema, hcols, "row")
+        if evt_tiers:
+            evt_used = {n: c for n, c in used.items() if c.tier in evt_tiers}
+            eschema, ecols = self._schema(evt_used, ["cycle", "event"])
+            events = TierSource(lambda: iter(()), eschema, ecols, "event")
+        schema, _ = self._schema({n: c for n, c in used.items() if c.kind != "provenance"},
+                                 ["cycle", "event", "channel", "row"])
         table = self._tables[self.tcm_tier].name()
         per_cycle = []
         for c in tcm_cycles:
             consts = {"cycle": c.key, **{f"cycle.{f}": v for f, v in c.fields.items()}}
-            per_cycle.append((consts, str(c.files[self.tcm_tier]), table))
-        maps = (lambda cycle_key: self._map_entries(next(c for c in tcm_cycles if c.key == cycle_key))) \
-            if map_on_tcm and self._maps else None
-        frame = TcmSource(per_cycle, schema, allowed, maps).lazy(
-            f"TCM of {len(per_cycle)} cycles")
-        if hit_tiers:
-            hit_used = {n: c for n, c in used.items() if c.kind in ("data", "map") and c.tier not in evt_tiers}
-            hschema, hcols = self._schema(hit_used, ["cycle", "channel", "row"])
-            units = self._hit_units(tcm_cycles, hit_tiers, allowed, with_fields=False, with_maps=True)
-            hits = TierSource(units, hschema, hcols, "row").lazy(
-                f"hits of {len(tcm_cycles)} cycles, tiers {', '.join(hit_tiers)}")
-            frame = frame.join(hits, on=["cycle", "channel", "row"], how="inner",
-                               maintain_order="left")
-        if evt_frame is not None:
-            frame = frame.join(evt_frame, on=["cycle", "event"], how="inner", maintain_order="left")
+            units = (lambda c=c: self._cycle_units(c, hit_tiers, allowed, False, True)) \
+                if hit_tiers else None
+            evt_unit = Unit({"cycle": c.key}, {t: (str(c.files[t]), self._tables[t].name())
+                                               for t in evt_tiers}) if evt_tiers else None
+            per_cycle.append(TcmCycle(consts, (str(c.files[self.tcm_tier]), table), units, evt_unit))
+        maps = None
+        if not hit_tiers and self._maps:
+            def maps(cycle: TcmCycle) -> dict[int, dict[str, Any]]:
+                return self._map_entries(next(c for c in tcm_cycles if c.key == cycle.consts["cycle"]))
+        frame = TcmHitSource(per_cycle, schema, hits=hits, events=events, channels=allowed,
+                             maps=maps).lazy(f"TCM of {len(per_cycle)} cycles exploded to hits, "
+                                             f"tiers {', '.join(hit_tiers + evt_tiers) or 'none'}")
         return frame, ["cycle", "event", "channel", "row"]
 
     # ------------------------------------------------------------------ public queries
@@ -478,6 +490,16 @@ class Selection:
         from .cutflow import cutflow
 
         return cutflow(self._built.frame, self._built.cuts, self._built.texts)
+
+
+@contextlib.contextmanager
+def _held(paths: Sequence[Path]) -> Iterator[dict[Path, Any]]:
+    """Keep the files open while their units are read: the many short reads of one file
+    then share HDF5's open file and metadata cache instead of opening it afresh."""
+    from ..lh5.read import open_lh5
+
+    with contextlib.ExitStack() as stack:
+        yield {path: stack.enter_context(open_lh5(path)) for path in dict.fromkeys(paths)}
 
 
 def _looks_like_channel(text: str, ds: Dataset, cycles: list[Cycle]) -> bool:

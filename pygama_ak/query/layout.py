@@ -190,14 +190,17 @@ class TableTemplate:
         parts = [p for p in (self.group, self._format.format(key), self.suffix) if p]
         return "/".join(parts)
 
-    def channels(self, path: str | os.PathLike) -> dict[int, tuple[str, int | None]]:
-        """``{channel: (table path, rows)}`` of every table of this pattern in the file."""
+    def channels(self, path: str | os.PathLike, handle=None) -> dict[int, tuple[str, int | None]]:
+        """``{channel: (table path, rows)}`` of every table of this pattern in the file
+        (``handle``: the file, already open)."""
+        import contextlib
+
         import h5py
 
         from ..lh5.read import open_lh5
 
         out: dict[int, tuple[str, int | None]] = {}
-        with open_lh5(path) as f:
+        with contextlib.nullcontext(handle) if handle is not None else open_lh5(path) as f:
             group = f[self.group] if self.group else f
             if not isinstance(group, h5py.Group):
                 return out
@@ -225,10 +228,9 @@ def rows_of(obj) -> int | None:
         elif "entries" in obj:  # a view: rows are not known from shapes
             return None
         else:
-            first = next(iter(obj), None)
-            if first is None:
+            if obj.id.get_num_objs() == 0:
                 return None
-            obj = obj[first]
+            obj = obj[obj.id.get_objname_by_idx(0)]
     return int(obj.shape[0]) if obj.shape else None
 
 

@@ -9,14 +9,16 @@ without reading anything. The source honours every pushdown Polars hands it:
 
 * projection: only the requested columns of each tier are read;
 * predicate: parts of the filter that use only constant columns are decided once per unit
-  (a unit that fails is never opened); the rest is evaluated on the columns it uses, read
-  first, and the other columns (waveforms) are read only for the passing rows, in clusters
-  of nearby rows (:data:`GAP_BYTES`);
+  (the tables of a unit that fails are never read); the rest is evaluated on the columns it
+  uses, read first, and the other columns (waveforms) are read only for the passing rows
+  (:mod:`.sparse`); light columns of a batch where most rows pass are read whole and masked
+  (:data:`DENSE`);
 * ``n_rows``: reading stops once enough rows were produced.
 
 Batches are bounded by :data:`BATCH_BYTES` of requested data (Polars' batch-size hint is
-ignored: whole channel tables are read at once when they fit). :class:`TcmSource` is the TCM
-exploded to one row per hit: (cycle, event, channel, row).
+ignored: whole channel tables are read at once when they fit). :class:`TcmHitSource` is the
+TCM exploded to one row per hit (cycle, event, channel, row) with hit- and event-level
+columns placed by position.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ import numpy as np
 import polars as pl
 from polars.io.plugins import register_io_source
 
-from ..lh5.arrow import to_polars
 from ..lh5.errors import LH5DecodeError, LH5NotFoundError
 from ..lh5.read import read, read_n_rows
 from .columns import Column
@@ -40,11 +41,9 @@ from .sparse import read_rows
 #: Columns of at most this many bytes per row are "light": read together with the filter
 #: columns of their tier (one read) rather than afterwards for the passing rows only.
 LIGHT_BYTES = 64
-#: A gap of unselected rows worth more than this many (uncompressed) bytes of the columns
-#: still to read starts a new read; smaller gaps are read through (one read call costs about
-#: as much as decompressing a few MB).
-GAP_BYTES = 4 << 20
-MAX_READS = 1024  # per batch and tier: bounds the call overhead of very scattered selections
+#: When at least this fraction of a batch passes, light columns are read for the whole batch
+#: and masked rather than gathered row by row.
+DENSE = 0.25
 BATCH_BYTES = 256 << 20  # requested data per batch
 BATCH_ROWS = 2_000_000
 
@@ -63,18 +62,6 @@ def row_bytes(dtype: pl.DataType) -> int:
     if dtype == pl.String:
         return 24
     return _NUMBER_BYTES.get(dtype.base_type(), 8)
-
-
-def clusters(rows: np.ndarray, gap_rows: int, max_reads: int = MAX_READS) -> list[np.ndarray]:
-    """Split sorted row numbers where more than ``gap_rows`` rows are skipped (at most
-    ``max_reads`` pieces, cutting at the largest gaps)."""
-    if len(rows) < 2:
-        return [rows]
-    gaps = np.diff(rows) - 1
-    cuts = np.flatnonzero(gaps > gap_rows)
-    if len(cuts) >= max_reads:
-        cuts = np.sort(cuts[np.argsort(gaps[cuts], kind="stable")[-(max_reads - 1):]])
-    return np.split(rows, cuts + 1)
 
 
 def conjuncts(expr: pl.Expr) -> list[pl.Expr]:
@@ -100,13 +87,16 @@ def _and(exprs: list[pl.Expr]) -> pl.Expr | None:
     return out
 
 
-def _flatten(df: pl.DataFrame) -> pl.DataFrame:
-    """Struct columns (nested tables) → one column per leaf, named by its ``a/b`` path."""
-    while True:
-        structs = [c for c, d in df.schema.items() if isinstance(d, pl.Struct)]
-        if not structs:
-            return df
-        df = df.unnest(structs, separator="/")
+@dataclass
+class _Plan:
+    """How a source reads: requested columns, per-unit and per-row predicates, batch rows."""
+
+    columns: list[str]
+    unit_pred: pl.Expr | None
+    unit_cols: list[str]
+    row_pred: pl.Expr | None
+    pred_cols: list[str]
+    step: int
 
 
 def _frame(series: Mapping[str, pl.Series], height: int) -> pl.DataFrame:
@@ -164,15 +154,14 @@ class TierSource:
         missing = self._missing.get((file, table), set())
         paths = [self.columns[n].path for n in names if self.columns[n].path not in missing]
         n = (rows[1] - rows[0]) if index is None else len(index)
-        per_row = sum(row_bytes(self.columns[n].dtype) for n in names) or 1
         df: pl.DataFrame | None = None
         if paths:
             try:
-                df = self._read_paths(file, table, paths, rows, index, per_row)
+                df = self._read_paths(file, table, paths, rows, index)
             except LH5NotFoundError:
                 missing = self._find_missing(file, table, paths)
                 paths = [p for p in paths if p not in missing]
-                df = self._read_paths(file, table, paths, rows, index, per_row) if paths else None
+                df = self._read_paths(file, table, paths, rows, index) if paths else None
         out = {}
         for name in names:
             col = self.columns[name]
@@ -186,10 +175,9 @@ class TierSource:
         return out
 
     @staticmethod
-    def _read_paths(file: str, table: str, paths: list[str], rows, index,
-                    per_row: int) -> pl.DataFrame:
+    def _read_paths(file: str, table: str, paths: list[str], rows, index) -> pl.DataFrame:
         if index is None:
-            return _flatten(to_polars(read(file, table, fields=paths, rows=rows)))
+            return read_rows(file, table, paths, rows=rows)
         return read_rows(file, table, paths, index)
 
     def _find_missing(self, file: str, table: str, paths: list[str]) -> set[str]:
@@ -208,7 +196,8 @@ class TierSource:
 
     def _columns(self, unit: Unit, names: list[str], start: int, stop: int,
                  index: np.ndarray | None = None) -> dict[str, pl.Series]:
-        """``names`` (constants, row numbers, tier columns) for rows [start, stop) or ``index``."""
+        """``names`` (constants, row numbers, tier columns) for rows [start, stop) or
+        ``index``."""
         n = (stop - start) if index is None else len(index)
         out: dict[str, pl.Series] = {}
         by_tier: dict[str, list[str]] = {}
@@ -228,35 +217,51 @@ class TierSource:
         return out
 
     # -- the generator
+    def plan(self, columns: list[str], predicate: pl.Expr | None) -> _Plan:
+        """Split ``predicate`` into per-unit and per-row parts; size the batches."""
+        unit_terms: list[pl.Expr] = []
+        row_terms: list[pl.Expr] = []
+        for term in conjuncts(predicate) if predicate is not None else []:
+            roots = set(term.meta.root_names())
+            (unit_terms if roots and all(self.is_const(r) for r in roots) else row_terms).append(term)
+        unit_roots = set().union(*(t.meta.root_names() for t in unit_terms)) if unit_terms else set()
+        row_pred = _and(row_terms)
+        row_roots = set(row_pred.meta.root_names()) if row_pred is not None else set()
+        pred_cols = [c for c in self.schema if c in row_roots]
+        data = [c for c in dict.fromkeys(columns + pred_cols) if self.columns[c].kind == "data"]
+        per_row = sum(row_bytes(self.schema[c]) for c in data) or 8
+        step = max(1, min(self.batch_rows, self.batch_bytes // per_row))
+        return _Plan(columns, _and(unit_terms), [c for c in self.schema if c in unit_roots],
+                     row_pred, pred_cols, step)
+
+    def unit_frames(self, unit: Unit, plan: _Plan,
+                    remaining: int | None = None) -> Iterator[pl.DataFrame]:
+        """The rows of one unit that pass the plan's predicate, batch by batch."""
+        if plan.unit_pred is not None:
+            one = _frame(self._columns(unit, plan.unit_cols, 0, 1), 1)
+            if not one.select(plan.unit_pred.fill_null(False)).item():
+                return
+        n = unit.n_rows()
+        for start in range(0, n, plan.step):
+            df = self._batch(unit, plan.columns, plan.row_pred, plan.pred_cols, start,
+                             min(n, start + plan.step), remaining)
+            if df is None or df.height == 0:
+                continue
+            yield df
+            if remaining is not None:
+                remaining -= df.height
+                if remaining <= 0:
+                    return
+
     def __call__(self, with_columns: list[str] | None, predicate: pl.Expr | None,
                  n_rows: int | None, batch_size: int | None) -> Iterator[pl.DataFrame]:
         columns = list(self.schema) if with_columns is None else list(with_columns)
         remaining = n_rows
         if remaining is not None and remaining <= 0:
             return
-        unit_terms: list[pl.Expr] = []
-        row_terms: list[pl.Expr] = []
-        for term in conjuncts(predicate) if predicate is not None else []:
-            roots = set(term.meta.root_names())
-            (unit_terms if roots and all(self.is_const(r) for r in roots) else row_terms).append(term)
-        unit_pred, row_pred = _and(unit_terms), _and(row_terms)
-        unit_cols = [c for c in self.schema if c in set().union(*(t.meta.root_names() for t in unit_terms))] \
-            if unit_terms else []
-        pred_cols = [c for c in self.schema if row_pred is not None and c in set(row_pred.meta.root_names())]
-        data = [c for c in dict.fromkeys(columns + pred_cols) if self.columns[c].kind == "data"]
-        per_row = sum(row_bytes(self.schema[c]) for c in data) or 8
-        step = max(1, min(self.batch_rows, self.batch_bytes // per_row))
+        plan = self.plan(columns, predicate)
         for unit in self.units():
-            if unit_pred is not None:
-                one = _frame(self._columns(unit, unit_cols, 0, 1), 1)
-                if not one.select(unit_pred.fill_null(False)).item():
-                    continue
-            n = unit.n_rows()
-            for start in range(0, n, step):
-                df = self._batch(unit, columns, row_pred, pred_cols, start, min(n, start + step),
-                                 remaining)
-                if df is None or df.height == 0:
-                    continue
+            for df in self.unit_frames(unit, plan, remaining):
                 yield df
                 if remaining is not None:
                     remaining -= df.height
@@ -267,97 +272,140 @@ class TierSource:
                pred_cols: list[str], start: int, stop: int,
                remaining: int | None) -> pl.DataFrame | None:
         """One batch: predicate columns first, the others only for the passing rows."""
-        have: dict[str, pl.Series] = {}
-        index = None
-        if row_pred is not None:
-            tiers = {self.columns[c].tier for c in pred_cols if self.columns[c].kind == "data"}
-            extra = [c for c in columns if c not in pred_cols and self.columns[c].kind == "data"
-                     and self.columns[c].tier in tiers and row_bytes(self.schema[c]) <= LIGHT_BYTES]
-            light = _frame(self._columns(unit, pred_cols + extra, start, stop), stop - start)
-            keep = light.select(row_pred.fill_null(False)).to_series()
-            if keep.len() == 1 and light.height != 1:  # folded to a scalar
-                keep = pl.Series([keep[0]] * light.height, dtype=pl.Boolean)
-            mask = keep.to_numpy()
-            passing = np.flatnonzero(mask)
-            if remaining is not None and len(passing) > remaining:
-                passing = passing[:remaining]
-                mask = np.zeros_like(mask)
-                mask[passing] = True
-            if len(passing) == 0:
-                return None
-            if len(passing) < stop - start:
-                light = light.filter(pl.Series(mask))
-                index = passing.astype(np.int64) + start
-            have = {c: light.get_column(c) for c in columns if c in light.columns}
-        elif remaining is not None:
-            stop = min(stop, start + remaining)
+        if row_pred is None:
+            if remaining is not None:
+                stop = min(stop, start + remaining)
+            return self._frame_of(self._columns(unit, columns, start, stop), columns, stop - start)
+        data = [c for c in columns if self.columns[c].kind == "data" and c not in pred_cols]
+        light_cols = [c for c in data if row_bytes(self.schema[c]) <= LIGHT_BYTES]
+        tiers = {self.columns[c].tier for c in pred_cols if self.columns[c].kind == "data"}
+        first = pred_cols + [c for c in light_cols if self.columns[c].tier in tiers]
+        light = _frame(self._columns(unit, first, start, stop), stop - start)
+        mask = light.select(row_pred.fill_null(False)).to_series().to_numpy()
+        if mask.shape != (stop - start,):  # the predicate folded to a scalar
+            mask = np.full(stop - start, bool(mask.reshape(-1)[0]) if mask.size else False)
+        passing = np.flatnonzero(mask)
+        if remaining is not None and len(passing) > remaining:
+            passing = passing[:remaining]
+            mask = np.zeros_like(mask)
+            mask[passing] = True
+        if len(passing) == 0:
+            return None
+        n = len(passing)
+        if n == stop - start:  # everything passes: plain range reads
+            rest = [c for c in columns if c not in light.columns]
+            have = {c: light.get_column(c) for c in light.columns}
+            have.update(self._columns(unit, rest, start, stop))
+            return self._frame_of(have, columns, n)
+        keep = pl.Series(mask)
+        index = passing.astype(np.int64) + start
+        later_light = [c for c in light_cols if c not in light.columns]
+        if later_light and n >= DENSE * (stop - start):
+            # most rows pass: the other light columns for the whole batch, one filter
+            extra = self._columns(unit, later_light, start, stop)
+            light = pl.concat([light, pl.DataFrame(list(extra.values()))], how="horizontal")
+            later_light = []
+        light = light.filter(keep)
+        have = {c: light.get_column(c) for c in light.columns}
         rest = [c for c in columns if c not in have]
         have.update(self._columns(unit, rest, start, stop, index))
-        height = (stop - start) if index is None else len(index)
-        if not columns:
-            return pl.DataFrame(height=height)
-        return pl.DataFrame([have[c] for c in columns])
+        return self._frame_of(have, columns, n)
+
+    @staticmethod
+    def _frame_of(have: Mapping[str, pl.Series], columns: list[str], height: int) -> pl.DataFrame:
+        return pl.DataFrame([have[c] for c in columns]) if columns else pl.DataFrame(height=height)
 
 
-class TcmSource:
-    """The TCM of each cycle exploded to one row per hit: cycle constants, ``event`` (TCM
-    row), ``channel`` and ``row`` (the hit's row in its channel's tables)."""
+@dataclass
+class TcmCycle:
+    """One cycle of an exploded-events query: constants, TCM table, the units of its
+    hit-level tiers (a generator function) and its event-level unit."""
 
-    def __init__(self, cycles: list[tuple[dict[str, Any], str, str]], schema: pl.Schema,
-                 channels: set[int] | None = None,
-                 maps: Callable[[str], Mapping[int, Mapping[str, Any]]] | None = None) -> None:
-        """``cycles``: ``(constants, file, table)`` per cycle; ``maps(cycle)``: channel-map
-        fields per channel, for the map columns of ``schema``."""
-        self.cycles, self.schema, self.channels, self.maps = cycles, schema, channels, maps
+    consts: dict[str, Any]
+    tcm: tuple[str, str]
+    hit_units: Callable[[], Iterable[Unit]] | None = None
+    evt_unit: Unit | None = None
+
+
+def explode_tcm(file: str, table: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(event, channel, row)`` of every hit in a TCM table (pygama ≥ 2.1 layout)."""
+    import awkward as ak
+
+    tcm = read(file, table, fields=["table_key", "row_in_table"])
+    attrs = (tcm.layout.parameters or {}).get("attrs") or {}
+    counts = ak.to_numpy(ak.num(tcm.table_key))
+    keys = ak.to_numpy(ak.flatten(tcm.table_key)).astype(np.int64)
+    rows = ak.to_numpy(ak.flatten(tcm.row_in_table)).astype(np.int64)
+    if not attrs.get("hash_func") and attrs.get("tables"):
+        # keys are positions in the 'tables' list: map them to the digits of each name
+        try:
+            names = ast.literal_eval(str(attrs["tables"]))
+        except (ValueError, SyntaxError) as exc:
+            raise LH5DecodeError(file, table, f"unreadable 'tables' attribute: {exc}") from None
+        ids = np.array([int("".join(ch for ch in str(n) if ch.isdigit()) or -1) for n in names])
+        keys = ids[keys]
+    events = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    return events, keys, rows
+
+
+class TcmHitSource:
+    """Events exploded to one row per hit through the TCM: cycle constants, ``event`` (TCM
+    row), ``channel``, ``row`` and any hit-level (``hits``) and event-level (``events``)
+    columns. Per cycle the hit columns are read per channel table (filters on them pushed
+    into those reads, like :class:`TierSource`), the evt columns per event, and both are
+    placed on the TCM's hits by position — no hash join; rows come in TCM order."""
+
+    def __init__(self, cycles: list[TcmCycle], schema: pl.Schema, *, hits: TierSource | None,
+                 events: TierSource | None, channels: set[int] | None = None,
+                 maps: Callable[[TcmCycle], Mapping[int, Mapping[str, Any]]] | None = None) -> None:
+        self.cycles, self.schema, self.hits, self.events = cycles, schema, hits, events
+        self.channels, self.maps = channels, maps
 
     def lazy(self, explain: str) -> pl.LazyFrame:
         return register_io_source(self, schema=self.schema, is_pure=True,
                                   explain_name="pygama_ak.query.tcm", explain_detail=explain)
 
-    @staticmethod
-    def explode(file: str, table: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(event, channel, row)`` of every hit in a TCM table."""
-        import awkward as ak
-
-        tcm = read(file, table, fields=["table_key", "row_in_table"])
-        attrs = (tcm.layout.parameters or {}).get("attrs") or {}
-        counts = ak.to_numpy(ak.num(tcm.table_key))
-        keys = ak.to_numpy(ak.flatten(tcm.table_key)).astype(np.int64)
-        rows = ak.to_numpy(ak.flatten(tcm.row_in_table)).astype(np.int64)
-        if not attrs.get("hash_func") and attrs.get("tables"):
-            # keys are positions in the 'tables' list: map them to the digits of each name
-            try:
-                names = ast.literal_eval(str(attrs["tables"]))
-            except (ValueError, SyntaxError) as exc:
-                raise LH5DecodeError(file, table, f"unreadable 'tables' attribute: {exc}") from None
-            ids = np.array([int("".join(ch for ch in str(n) if ch.isdigit()) or -1) for n in names])
-            keys = ids[keys]
-        events = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
-        return events, keys, rows
+    def _side(self, source: TierSource | None, terms: list[pl.Expr], rest: list[pl.Expr],
+              skip: set[str]) -> list[pl.Expr]:
+        """The terms whose columns all come from ``source`` (besides ``skip``)."""
+        if source is None:
+            return []
+        mine = [t for t in terms if set(t.meta.root_names()) <= set(source.schema)
+                and not set(t.meta.root_names()) <= skip]
+        for t in mine:
+            rest.remove(t)
+        return mine
 
     def __call__(self, with_columns: list[str] | None, predicate: pl.Expr | None,
                  n_rows: int | None, batch_size: int | None) -> Iterator[pl.DataFrame]:
         columns = list(self.schema) if with_columns is None else list(with_columns)
+        terms = conjuncts(predicate) if predicate is not None else []
+        rest = list(terms)
+        consts = {"cycle", *(c for c in self.schema if c.startswith("cycle."))}
+        cycle_terms = [t for t in terms if set(t.meta.root_names()) <= consts]
+        rest = [t for t in rest if t not in cycle_terms]
+        hit_terms = self._side(self.hits, rest, rest, {"cycle"})
+        evt_terms = self._side(self.events, rest, rest, {"cycle"})
+        needed = set(columns) | set().union(*(t.meta.root_names() for t in rest)) if rest else set(columns)
+        hit_plan = evt_plan = None
+        if self.hits is not None:
+            cols = [c for c in self.hits.schema if c in needed and c not in ("cycle", "channel", "row")]
+            hit_plan = self.hits.plan([*cols, "row"], _and(hit_terms))
+        if self.events is not None:
+            cols = [c for c in self.events.schema if c in needed and c not in ("cycle", "event")]
+            evt_plan = self.events.plan([*cols, "event"], _and(evt_terms))
         remaining = n_rows
-        for consts, file, table in self.cycles:
-            events, keys, rows = self.explode(file, table)
-            n = len(events)
-            data = {"event": events, "channel": keys, "row": rows}
-            entries = self.maps(consts["cycle"]) if self.maps is not None else {}
-            cols = []
-            for c, dtype in self.schema.items():
-                if c in data:
-                    cols.append(pl.Series(c, data[c], dtype=dtype))
-                elif c in consts:
-                    cols.append(pl.repeat(consts[c], n, dtype=dtype, eager=True).alias(c))
-                else:  # a channel-map field
-                    values = {ch: e.get(c) for ch, e in entries.items()}
-                    cols.append(pl.Series(c, [values.get(int(k)) for k in keys], dtype=dtype))
-            df = pl.DataFrame(cols)
-            if self.channels is not None:
-                df = df.filter(pl.col("channel").is_in(sorted(self.channels)))
-            if predicate is not None:
-                df = df.filter(predicate)
+        for cycle in self.cycles:
+            if cycle_terms:
+                one = pl.DataFrame({c: pl.Series([cycle.consts.get(c)], dtype=self.schema[c])
+                                    for c in consts if c in self.schema})
+                if not one.select(_and(cycle_terms).fill_null(False)).item():
+                    continue
+            df = self._cycle(cycle, hit_plan, evt_plan, needed)
+            if df is None:
+                continue
+            if rest:
+                df = df.filter(_and(rest))
             df = df.select(columns) if columns else pl.DataFrame(height=df.height)
             if remaining is not None:
                 df = df.head(remaining)
@@ -367,5 +415,70 @@ class TcmSource:
             if remaining is not None and remaining <= 0:
                 return
 
+    def _cycle(self, cycle: TcmCycle, hit_plan: _Plan | None, evt_plan: _Plan | None,
+               needed: set[str]) -> pl.DataFrame | None:
+        events, chans, rows = explode_tcm(*cycle.tcm)
+        keep = np.ones(len(events), dtype=bool)
+        if self.channels is not None:
+            keep &= np.isin(chans, np.fromiter(self.channels, dtype=np.int64))
+        hit_pos = evt_pos = None
+        hit_frame = evt_frame = None
+        if hit_plan is not None:
+            hit_pos = np.full(len(events), -1, dtype=np.int64)
+            parts, offset = [], 0
+            for unit in cycle.hit_units() if cycle.hit_units is not None else []:
+                frames = list(self.hits.unit_frames(unit, hit_plan))
+                if not frames:
+                    continue
+                part = frames[0] if len(frames) == 1 else pl.concat(frames)
+                where = np.full(unit.n_rows(), -1, dtype=np.int64)
+                where[part.get_column("row").to_numpy()] = offset + np.arange(part.height)
+                mine = np.flatnonzero(chans == unit.consts["channel"])
+                valid = rows[mine] < len(where)
+                hit_pos[mine[valid]] = where[rows[mine[valid]]]
+                parts.append(part.drop("row"))
+                offset += part.height
+            keep &= hit_pos >= 0
+            if parts:
+                hit_frame = pl.concat(parts) if len(parts) > 1 else parts[0]
+        if evt_plan is not None and cycle.evt_unit is not None:
+            frames = list(self.events.unit_frames(cycle.evt_unit, evt_plan))
+            part = pl.concat(frames) if len(frames) > 1 else frames[0] if frames else None
+            evt_pos = np.full(len(events), -1, dtype=np.int64)
+            if part is not None:
+                where = np.full(int(events.max()) + 1 if len(events) else 0, -1, dtype=np.int64)
+                ev = part.get_column("event").to_numpy()
+                inside = ev < len(where)
+                where[ev[inside]] = np.flatnonzero(inside)
+                evt_pos = where[events] if len(where) else evt_pos
+                evt_frame = part.drop("event")
+            keep &= evt_pos >= 0
+        take = np.flatnonzero(keep)
+        if len(take) == 0:
+            return None
+        n = len(take)
+        out: dict[str, pl.Series] = {}
+        for name, values in (("event", events), ("channel", chans), ("row", rows)):
+            if name in needed:
+                out[name] = pl.Series(name, values[take], dtype=self.schema[name])
+        for name, value in cycle.consts.items():
+            if name in needed and name in self.schema:
+                out[name] = pl.Series(name, [value], dtype=self.schema[name]).new_from_index(0, n)
+        if self.maps is not None:
+            entries = self.maps(cycle)
+            picked = chans[take]
+            for name in [c for c in self.schema if c in needed and c not in out
+                         and (hit_frame is None or c not in hit_frame.columns)
+                         and (evt_frame is None or c not in evt_frame.columns)]:
+                values = {ch: e.get(name) for ch, e in entries.items()}
+                out[name] = pl.Series(name, [values.get(int(k)) for k in picked], dtype=self.schema[name])
+        frame = pl.DataFrame(list(out.values())) if out else pl.DataFrame(height=n)
+        extra = []
+        if hit_frame is not None and hit_frame.width:
+            extra.append(hit_frame[hit_pos[take]])
+        if evt_frame is not None and evt_frame.width:
+            extra.append(evt_frame[evt_pos[take]])
+        return pl.concat([frame, *extra], how="horizontal") if extra else frame
 
-__all__ = ["TierSource", "TcmSource", "Unit", "clusters", "conjuncts", "row_bytes"]
+
+__all__ = ["TierSource", "TcmHitSource", "TcmCycle", "Unit", "explode_tcm", "conjuncts", "row_bytes"]

@@ -1,4 +1,4 @@
-"""Reading scattered rows of table columns: the late-materialisation step of a query.
+"""Reading table columns for a query: row ranges, and scattered rows (late materialisation).
 
 :func:`pygama_ak.lh5.read` reads a row range; for scattered row numbers it reads their
 bounding range, and every call re-opens the file and re-reads the index datasets. After a
@@ -6,7 +6,8 @@ selective filter (1 % of the hits of a cal run) that costs as much as reading ev
 :func:`read_rows` opens the file once and, per column:
 
 * numeric datasets (``array``, ``fixedsize_array``, ``array_of_equalsized_arrays``, bools):
-  one read per cluster of nearby rows (:data:`GAP_BYTES`), then the selected rows are taken;
+  straight from h5py into numpy and Polars (no Awkward/Arrow round trip); for scattered
+  rows one read per cluster of nearby rows (:data:`GAP_BYTES`), then the rows are taken;
 * encoded waveforms (``array_of_encoded_equalsized_arrays``, radware / uleb128): the byte
   offsets of the bounding range are read once, then only the selected rows' bytes — from a
   memory map at the chunk addresses HDF5 reports when the bytes are stored unfiltered (as
@@ -19,6 +20,7 @@ Values and dtypes are those of ``read`` followed by :func:`~pygama_ak.lh5.arrow.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 import h5py
@@ -138,7 +140,15 @@ def _encoded(group: h5py.Group, attrs: dict, index: np.ndarray) -> np.ndarray:
     return values.reshape(len(index), size)
 
 
-def _series(name: str, values: np.ndarray, datatype: str) -> pl.Series:
+def is_direct(node: h5py.Dataset, attrs: dict) -> bool:
+    """Whether a dataset is read straight into numpy: numbers/bools of an LH5 array."""
+    return str(attrs.get("datatype", "")).startswith(_DIRECT) and node.dtype.kind in "iufb" \
+        and node.ndim >= 1
+
+
+def series(name: str, values: np.ndarray, datatype: str) -> pl.Series:
+    """A Polars column from numbers read from an LH5 array dataset, as ``to_polars`` makes it
+    (bools stored as uint8 → Boolean, 2-d → ``pl.Array``)."""
     if datatype.endswith("{bool}") and values.dtype != np.bool_:
         values = values.astype(np.bool_)
     if values.ndim == 1:
@@ -147,13 +157,16 @@ def _series(name: str, values: np.ndarray, datatype: str) -> pl.Series:
     return pl.Series(name, values, dtype=pl.Array(inner, values.shape[1:]))
 
 
-def read_rows(file: str, table: str, paths: Sequence[str], index: np.ndarray) -> pl.DataFrame:
-    """Columns ``paths`` (``a/b`` for nested) of rows ``index`` (sorted, unique) of a table,
-    as a frame with one column per path (named by the path)."""
-    index = np.asarray(index, dtype=np.int64)
+def read_rows(file: str, table: str, paths: Sequence[str], index: np.ndarray | None = None, *,
+              rows: tuple[int, int] | None = None, handle: h5py.File | None = None) -> pl.DataFrame:
+    """Columns ``paths`` (``a/b`` for nested) of a table for sorted unique row numbers
+    ``index`` or a row range ``rows`` = (start, stop), as a frame with one column per path
+    (named by the path). ``handle``: the file, already open."""
+    if index is not None:
+        index = np.asarray(index, dtype=np.int64)
     out: dict[str, pl.Series] = {}
     fallback: list[str] = []
-    with open_lh5(file) as f:
+    with contextlib.nullcontext(handle) if handle is not None else open_lh5(file) as f:
         obj = get_object(f, file, table)
         for path in paths:
             node = obj.get(path)
@@ -162,25 +175,30 @@ def read_rows(file: str, table: str, paths: Sequence[str], index: np.ndarray) ->
                 continue
             attrs = read_attrs(node)
             datatype = str(attrs.get("datatype", ""))
-            if isinstance(node, h5py.Dataset) and datatype.startswith(_DIRECT) \
-                    and node.dtype.kind in "iufb" and len(index):
-                out[path] = _series(path, _numbers(node, index), datatype)
-            elif isinstance(node, h5py.Group) and datatype.startswith(
-                    "array_of_encoded_equalsized_arrays") and len(index):
-                out[path] = _series(path, _encoded(node, attrs, index), datatype)
+            if isinstance(node, h5py.Dataset) and is_direct(node, attrs):
+                values = node[rows[0]:rows[1]] if index is None else _numbers(node, index)
+                out[path] = series(path, values, datatype)
+            elif index is not None and len(index) and isinstance(node, h5py.Group) \
+                    and datatype.startswith("array_of_encoded_equalsized_arrays"):
+                out[path] = series(path, _encoded(node, attrs, index), datatype)
             else:
                 fallback.append(path)
     if fallback:
-        parts = [to_polars(read(file, table, fields=fallback, index=part))
-                 for _, _, part in clusters(index, max(0, GAP_BYTES // 4096))] or \
-                [to_polars(read(file, table, fields=fallback, index=index))]
+        if index is None:
+            parts = [to_polars(read(file, table, fields=fallback, rows=rows))]
+        else:
+            parts = [to_polars(read(file, table, fields=fallback, index=part))
+                     for _, _, part in clusters(index, max(0, GAP_BYTES // 4096))] or \
+                    [to_polars(read(file, table, fields=fallback, index=index))]
         frame = pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
         while any(isinstance(d, pl.Struct) for d in frame.dtypes):
             frame = frame.unnest([c for c, d in frame.schema.items() if isinstance(d, pl.Struct)],
                                  separator="/")
         for path in fallback:
             out[path] = frame.get_column(path)
-    return pl.DataFrame([out[p] for p in paths]) if paths else pl.DataFrame(height=len(index))
+    if paths:
+        return pl.DataFrame([out[p] for p in paths])
+    return pl.DataFrame(height=len(index) if index is not None else rows[1] - rows[0])
 
 
 __all__ = ["read_rows", "clusters", "GAP_BYTES"]
