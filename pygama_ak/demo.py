@@ -5,6 +5,7 @@
 2. the raw file's tree, and one channel exported to Parquet
 3. dsp: a few pulse parameters computed with numpy (a stand-in until the dsp tier lands)
 4. hit → tcm → evt with pygama-style configs (energy calibration, multiplicity, sum energy)
+5. a lazy cross-tier query (hits in the 208Tl line) written to Parquet
 
 Run: ``python -m pygama_ak.demo [OUTDIR]`` (default ``demo-output``; replaces its files).
 """
@@ -135,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     outdir = Path(argv[0] if argv else "demo-output")
     outdir.mkdir(parents=True, exist_ok=True)
     files = {tier: outdir / f"demo-tier_{tier}.lh5" for tier in ("raw", "dsp", "hit", "tcm", "evt")}
-    for path in files.values():
+    for path in [*files.values(), outdir / "tl208-hits.parquet"]:
         path.unlink(missing_ok=True)
 
     t0 = time.perf_counter()
@@ -187,6 +188,18 @@ def main(argv: list[str] | None = None) -> int:
     for line in (583.2, 2614.5):
         n = int((np.abs(single - line) < 5).sum())
         print(f"single-detector events within ±5 keV of the {line} keV line: {n}")
+
+    from pygama_ak.query.dataset import Dataset
+    from pygama_ak.query.export import write_parquet
+
+    dataset = Dataset(outdir, template="demo-tier_{tier}.lh5")
+    tl208 = dataset.hits(["hit.energy", "hit.timestamp", "dsp.tp_0_est"],
+                         where="abs(hit.energy - 2614.5) < 5 and hit.is_valid")
+    selected = outdir / "tl208-hits.parquet"
+    write_parquet(tl208, selected, overwrite=True)
+    print(f"query: hits within ±5 keV of 2614.5 keV → {selected} "
+          f"({pq.read_metadata(selected).num_rows} rows, columns "
+          f"{', '.join(pq.read_schema(selected).names)})")
     return 0
 
 

@@ -23,3 +23,7 @@ def test_demo_end_to_end(tmp_path, capsys):
     # every event's multiplicity equals the number of gathered energies
     assert ak.to_list(ak.num(evt.energy)) == ak.to_list(evt.multiplicity)
     assert (tmp_path / "ch1084803-raw.parquet").exists()
+    import polars as pl
+
+    selected = pl.read_parquet(tmp_path / "tl208-hits.parquet")
+    assert len(selected) >= 5 and (abs(selected["hit.energy"] - 2614.5) < 5).all()
