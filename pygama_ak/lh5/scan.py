@@ -123,19 +123,19 @@ _NUMBER_BYTES = {pl.Int8: 1, pl.UInt8: 1, pl.Int16: 2, pl.UInt16: 2, pl.Float16:
                  pl.Int32: 4, pl.UInt32: 4, pl.Float32: 4}
 
 
-def _row_bytes(dtype: pl.DataType) -> int:
+def row_bytes(dtype: pl.DataType) -> int:
     """Rough uncompressed size of one value (lists and strings guessed), in bytes."""
     if isinstance(dtype, pl.Array):
-        return int(np.prod(dtype.shape)) * _row_bytes(dtype.inner)
+        return int(np.prod(dtype.shape)) * row_bytes(dtype.inner)
     if isinstance(dtype, pl.Struct):
-        return sum(_row_bytes(f.dtype) for f in dtype.fields)
+        return sum(row_bytes(f.dtype) for f in dtype.fields)
     if isinstance(dtype, pl.List):
-        return 8 + 8 * _row_bytes(dtype.inner)
+        return 8 + 8 * row_bytes(dtype.inner)
     if dtype == pl.String:
         return 24
     if dtype == pl.Boolean:
         return 1
-    return _NUMBER_BYTES.get(dtype, 8)
+    return _NUMBER_BYTES.get(dtype.base_type(), 8)
 
 
 
@@ -198,8 +198,8 @@ class _Source:
                  n_rows: int | None, batch_size: int | None) -> Iterator[pl.DataFrame]:
         columns = list(self.schema) if with_columns is None else list(with_columns)
         step = max(1, min(self.batch_size, batch_size or self.batch_size))
-        row_bytes = sum(_row_bytes(self.schema[c]) for c in columns) or 1
-        step = max(1, min(step, BATCH_BYTES // row_bytes))  # waveforms: bound memory by bytes
+        bytes_per_row = sum(row_bytes(self.schema[c]) for c in columns) or 1
+        step = max(1, min(step, BATCH_BYTES // bytes_per_row))  # waveforms: bound memory by bytes
         remaining = n_rows
         if remaining is not None and remaining <= 0:
             return
@@ -248,9 +248,9 @@ class _Source:
             heavy = self.frame(file, rest, rows=(start, stop))
         else:
             light_rows = light[passing]
-            row_bytes = sum(_row_bytes(self.schema[c]) for c in rest) or 1
+            bytes_per_row = sum(row_bytes(self.schema[c]) for c in rest) or 1
             parts = [self.frame(file, rest, index=part + start)
-                     for part in _clusters(passing, max(1, GAP_BYTES // row_bytes))]
+                     for part in _clusters(passing, max(1, GAP_BYTES // bytes_per_row))]
             heavy = parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical")
         return pl.concat([light_rows, heavy], how="horizontal").select(columns)
 
@@ -281,4 +281,4 @@ def scan_lh5(paths: PathLike | Sequence[PathLike], name: str, *,
     )
 
 
-__all__ = ["scan_lh5", "schema_of"]
+__all__ = ["row_bytes", "scan_lh5", "schema_of"]

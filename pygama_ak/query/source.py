@@ -35,6 +35,7 @@ from polars.io.plugins import register_io_source
 
 from ..lh5.errors import LH5DecodeError, LH5NotFoundError
 from ..lh5.read import read, read_n_rows
+from ..lh5.scan import row_bytes
 from .columns import Column
 from .sparse import read_rows
 
@@ -46,23 +47,6 @@ LIGHT_BYTES = 64
 DENSE = 0.25
 BATCH_BYTES = 256 << 20  # requested data per batch
 BATCH_ROWS = 2_000_000
-
-_NUMBER_BYTES = {pl.Int8: 1, pl.UInt8: 1, pl.Boolean: 1, pl.Int16: 2, pl.UInt16: 2,
-                 pl.Float16: 2, pl.Int32: 4, pl.UInt32: 4, pl.Float32: 4}
-
-
-def row_bytes(dtype: pl.DataType) -> int:
-    """Rough uncompressed size of one value in bytes (lists and strings guessed)."""
-    if isinstance(dtype, pl.Array):
-        return int(np.prod(dtype.shape)) * row_bytes(dtype.inner)
-    if isinstance(dtype, pl.Struct):
-        return sum(row_bytes(f.dtype) for f in dtype.fields)
-    if isinstance(dtype, pl.List):
-        return 8 + 8 * row_bytes(dtype.inner)
-    if dtype == pl.String:
-        return 24
-    return _NUMBER_BYTES.get(dtype.base_type(), 8)
-
 
 def conjuncts(expr: pl.Expr) -> list[pl.Expr]:
     """The terms of a top-level ``a & b & ...`` (the whole expression when it is not one)."""
@@ -481,4 +465,4 @@ class TcmHitSource:
         return pl.concat([frame, *extra], how="horizontal") if extra else frame
 
 
-__all__ = ["TierSource", "TcmHitSource", "TcmCycle", "Unit", "explode_tcm", "conjuncts", "row_bytes"]
+__all__ = ["TierSource", "TcmHitSource", "TcmCycle", "Unit", "explode_tcm", "conjuncts"]
