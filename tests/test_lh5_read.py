@@ -219,3 +219,31 @@ def test_not_hdf5(tmp_path):
     path.write_bytes(b"not an hdf5 file at all")
     with pytest.raises(LH5DecodeError, match="junk.lh5"):
         read(path, "x")
+
+
+def test_sparse_index_reads_only_nearby_ranges(tmp_path, monkeypatch):
+    """Scattered indices are read as separate row ranges, and the values are the same."""
+    from pygama_ak.lh5 import write
+    from pygama_ak.lh5.read import _Reader, index_ranges
+
+    path = tmp_path / "s.lh5"
+    n = 100_000
+    write(ak.Array({"e": np.arange(n, dtype=np.float64), "h": ak.unflatten(np.arange(2 * n), 2)}), path, "t")
+    idx = np.array([3, 5, 50_000, 50_001, 99_999])
+    assert [p.tolist() for p in index_ranges(idx)] == [[3, 5], [50_000, 50_001], [99_999]]
+    spans: list[tuple[int, int]] = []
+    original = _Reader.read
+
+    def spy(self, obj, p, sel, fields):
+        if p == "/t":
+            spans.append((sel.start, sel.stop))
+        return original(self, obj, p, sel, fields)
+
+    monkeypatch.setattr(_Reader, "read", spy)
+    got = read(path, "t", index=idx)
+    assert spans == [(3, 6), (50_000, 50_002), (99_999, 100_000)]
+    assert ak.to_list(got.e) == idx.astype(float).tolist()
+    assert ak.to_list(got.h) == [[2 * i, 2 * i + 1] for i in idx]
+    many = np.arange(0, n, 5000)  # 20 far-apart rows, capped ranges still give the same values
+    assert len(index_ranges(many, max_ranges=4)) == 4
+    assert ak.to_list(read(path, "t", index=many).e) == many.astype(float).tolist()

@@ -606,16 +606,37 @@ def read(
     return ak.concatenate([ak.Array(x) for x in parts], axis=0)
 
 
+INDEX_GAP_ROWS = 4096  # sorted indices further apart than this are read as separate ranges
+INDEX_MAX_RANGES = 64  # ... but at most this many ranges per object (per-read overhead)
+
+
+def index_ranges(index: np.ndarray, gap: int = INDEX_GAP_ROWS,
+                 max_ranges: int = INDEX_MAX_RANGES) -> list[np.ndarray]:
+    """Split sorted row indices where they jump by more than ``gap`` rows (the largest jumps
+    first, at most ``max_ranges`` parts), so that a sparse selection reads (and decompresses)
+    only the chunks around its rows instead of the whole span."""
+    if len(index) < 2:
+        return [index]
+    jumps = np.diff(index)
+    cut = np.flatnonzero(jumps > gap)
+    if len(cut) >= max_ranges:
+        cut = np.sort(cut[np.argsort(jumps[cut], kind="stable")[-(max_ranges - 1):]])
+    return np.split(index, cut + 1)
+
+
 def _read_one(reader: _Reader, obj, name: str, sel: Selection | None, tree):
     if isinstance(sel, np.ndarray):
         if len(sel) == 0:
-            layout = reader.read(obj, name, slice(0, 0), tree)
-            return layout
-        lo, hi = int(sel[0]), int(sel[-1]) + 1
-        layout = reader.read(obj, name, slice(lo, hi), tree)
-        if len(sel) == hi - lo:
-            return layout
-        return ak.to_layout(ak.to_packed(ak.Array(layout)[sel - lo]))
+            return reader.read(obj, name, slice(0, 0), tree)
+        parts = []
+        for part in index_ranges(sel):
+            lo, hi = int(part[0]), int(part[-1]) + 1
+            layout = reader.read(obj, name, slice(lo, hi), tree)
+            parts.append(layout if len(part) == hi - lo else ak.Array(layout)[part - lo])
+        if len(parts) == 1:
+            only = parts[0]
+            return only if isinstance(only, ak.contents.Content) else ak.to_layout(ak.to_packed(only))
+        return ak.to_layout(ak.to_packed(ak.concatenate([ak.Array(p) for p in parts])))
     return reader.read(obj, name, sel, tree)
 
 
