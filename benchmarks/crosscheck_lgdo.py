@@ -23,6 +23,7 @@ import lgdo
 import lh5
 import numpy as np
 from lh5.compression import RadwareSigcompress, ULEB128ZigZagDiff
+from lh5_objects import lgdo_objects
 
 from pygama_ak.lh5 import read, write
 
@@ -93,25 +94,6 @@ def same(a, b, where: str, errors: list[str]) -> None:
 
 
 # ----------------------------------------------------------------------------- objects
-def lgdo_objects(path: Path) -> list[str]:
-    """Top-most objects with a ``datatype`` attribute (lgdo cannot read plain groups)."""
-    names: list[str] = []
-
-    def visit(group: h5py.Group, prefix: str) -> None:
-        for key in group:
-            obj = group.get(key)
-            if obj is None:
-                continue
-            if "datatype" in obj.attrs:
-                names.append(f"{prefix}{key}")
-            elif isinstance(obj, h5py.Group):
-                visit(obj, f"{prefix}{key}/")
-
-    with h5py.File(path, "r", locking=False) as f:
-        visit(f, "")
-    return names
-
-
 def synthetic() -> dict:
     rng = np.random.default_rng(7)
     n = 50

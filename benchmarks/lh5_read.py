@@ -22,6 +22,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+from lh5_objects import lgdo_objects
 
 TESTDATA = Path(os.environ.get("PYGAMA_AK_TESTDATA", Path(__file__).resolve().parents[1] / "../shared/testdata"))
 TIER = TESTDATA / "lh5/prod-ref-l200/generated/tier"
@@ -43,22 +44,6 @@ def read_h5py(path: Path) -> int:
             value = ds[...]
             nbytes += value.nbytes if isinstance(value, np.ndarray) else 8
     return nbytes
-
-
-def lgdo_objects(path: Path) -> list[str]:
-    """Top-most objects with a ``datatype`` (lgdo cannot read plain groups)."""
-    names: list[str] = []
-
-    def visit(group: h5py.Group, prefix: str) -> None:
-        for key, obj in group.items():
-            if "datatype" in obj.attrs:
-                names.append(f"{prefix}{key}")
-            elif isinstance(obj, h5py.Group):
-                visit(obj, f"{prefix}{key}/")
-
-    with h5py.File(path, "r", locking=False) as f:
-        visit(f, "")
-    return names
 
 
 def read_lgdo(path: Path, names: list[str]) -> None:

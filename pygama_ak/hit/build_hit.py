@@ -128,6 +128,7 @@ def build_hit(
 
     from ..configs import load_config
     from ..lh5 import read, write
+    from ..lh5.arrow import from_polars, to_polars
     from ..lh5.output import atomic_output
     from ..lh5.read import read_n_rows
 
@@ -161,25 +162,15 @@ def build_hit(
             for start in range(0, max(n, 1), chunk_rows):
                 stop = min(start + chunk_rows, n)
                 chunk = read(infile, table, fields=columns, rows=(start, stop))
-                frame = _to_polars(chunk)
+                frame = to_polars(chunk)
                 result = hit_frame(frame.lazy(), cfg, frame.schema).collect()
-                array = ak.from_arrow(result.to_arrow(), highlevel=True)
+                array = from_polars(result)
                 array = _with_attrs(ak, array, attrs, head)
                 write(array, tmp, out_name, mode="append", compression=settings)
                 counts[out_name] += len(result)
                 if progress is not None:
                     progress(table, stop, n)
     return counts
-
-
-def _to_polars(array):
-    """An Awkward record array as a Polars frame (numbers and lists without copies)."""
-    import awkward as ak
-    import polars as pl
-
-    table = ak.to_arrow_table(ak.without_parameters(array), extensionarray=False,
-                              list_to32=False, string_to32=False)
-    return pl.from_arrow(table)
 
 
 def _with_attrs(ak, array, attrs: dict[str, dict], head):
