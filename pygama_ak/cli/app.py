@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
+from .dsp import app as dsp_app
 from .errors import user_errors
 from .evt import app as evt_app
 from .hit import app as hit_app
@@ -35,6 +36,7 @@ app = typer.Typer(
 )
 lh5_app = typer.Typer(help="Inspect LH5 files and export their tables.", no_args_is_help=True)
 app.add_typer(lh5_app, name="lh5")
+app.add_typer(dsp_app, name="dsp")
 app.add_typer(hit_app, name="hit")
 app.add_typer(tcm_app, name="tcm")
 app.add_typer(evt_app, name="evt")
@@ -57,6 +59,14 @@ def _root(
     ] = False,
 ) -> None:
     """LEGEND germanium/SiPM data processing on Awkward, Polars and numba."""
+
+
+@app.command("warmup")
+def warmup() -> None:
+    """Compile the dsp kernels once (numba caches them on disk for later runs)."""
+    from .dsp import warmup as dsp_warmup
+
+    dsp_warmup()
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""The dsp tier: dspeed processing-chain configs run on numba kernels."""

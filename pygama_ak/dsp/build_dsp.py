@@ -1,0 +1,294 @@
+"""build_dsp: raw tables → dsp tables, through a processing chain per table.
+
+Only the raw columns the chain needs are read, in chunks of ``chunk_rows``; each chunk runs
+through the chain in blocks of ``block_rows`` and is appended to a temporary output file that is
+renamed when every table is done. Tables with the same layout and database share one chain.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from .chain import DEFAULT_BLOCK_ROWS, InputColumn, ProcessingChain
+from .config import DspConfig, channel_database, parse_config
+from .errors import DSPFatal
+from .units import UNITS
+from .variables import Grid, Var, is_time_unit
+
+DEFAULT_CHUNK_ROWS = 3200
+
+
+def _units(layout_params: dict) -> str | None:
+    unit = layout_params.get("units")
+    return str(unit) if unit is not None else None
+
+
+def input_columns(head: Any) -> dict[str, InputColumn]:
+    """Input columns of a raw table from its first row(s): waveform tables get a time grid.
+
+    A waveform ``w`` (``t0``, ``dt``, ``values``) becomes the array column ``w`` with the grid
+    ``(dt[0], w__t0)`` and the per-row column ``w__t0`` (in ``dt``'s unit).
+    """
+    import awkward as ak
+
+    columns: dict[str, InputColumn] = {}
+    for name in head.fields:
+        col = head[name]
+        if col.fields and {"t0", "dt", "values"} <= set(col.fields):
+            dt_unit = _units(ak.parameters(col.dt)) or _units(ak.parameters(col.t0)) or "ns"
+            t0_unit = _units(ak.parameters(col.t0)) or dt_unit
+            period = float(col.dt[0]) if len(col) else 1.0
+            values = ak.to_numpy(col["values"][:1]) if len(col) else None
+            if values is None or values.ndim != 2:
+                continue  # variable-length waveforms are not supported as chain inputs yet
+            columns[f"{name}__t0"] = InputColumn(np.float64, (), t0_unit)
+            columns[name] = InputColumn(values.dtype, values.shape[1:], _units(ak.parameters(col["values"])),
+                                        Grid(period, dt_unit, f"{name}__t0", 0.0))
+            if t0_unit != dt_unit:
+                columns[f"{name}__t0"].unit = dt_unit  # converted when read
+            continue
+        try:
+            arr = ak.to_numpy(col)
+        except (ValueError, TypeError):
+            continue  # jagged columns can only be copied through
+        if arr.dtype.kind in "biuf":
+            columns[name] = InputColumn(arr.dtype, arr.shape[1:], _units(ak.parameters(col)))
+    return columns
+
+
+def _read_inputs(raw_file: Any, table: str, names: list[str], columns: Mapping[str, InputColumn],
+                 start: int, stop: int, head: Any) -> dict[str, np.ndarray]:
+    """The needed columns of rows [start, stop) as numpy arrays."""
+    import awkward as ak
+
+    from ..lh5 import read
+
+    fields = sorted({n[: -len("__t0")] if n.endswith("__t0") and n[: -len("__t0")] in columns else n
+                     for n in names})
+    chunk = read(raw_file, table, fields=fields, rows=(start, stop))
+    out: dict[str, np.ndarray] = {}
+    for name in names:
+        if name.endswith("__t0") and name[: -len("__t0")] in columns:
+            wf = chunk[name[: -len("__t0")]]
+            t0 = ak.to_numpy(wf.t0).astype(np.float64)
+            t0_unit = _units(ak.parameters(head[name[: -len("__t0")]].t0)) or columns[name].unit
+            if t0_unit != columns[name].unit and t0_unit in UNITS:
+                t0 = t0 * (UNITS[t0_unit][0] / UNITS[columns[name].unit][0])
+            out[name] = t0
+        elif columns[name].grid is not None:
+            out[name] = ak.to_numpy(chunk[name]["values"])
+        else:
+            out[name] = ak.to_numpy(chunk[name])
+    return out
+
+
+class TableRunner:
+    """Runs one chain over the rows of one table, chunk by chunk."""
+
+    def __init__(self, chain: ProcessingChain, block_rows: int = DEFAULT_BLOCK_ROWS) -> None:
+        self.chain = chain
+        self.block_rows = block_rows
+        self.storage = chain.allocate(block_rows)
+        self.outputs: dict[str, Var] = {}
+        self.units: dict[str, str | None] = {}
+        for name in chain.outputs:
+            var = chain.vars[name]
+            if var.kind == "input":
+                continue
+            unit = var.unit
+            if var.is_coord and var.grid is not None and is_time_unit(unit):
+                var = chain.to_unit(var, unit)
+            self.outputs[name] = var
+            self.units[name] = unit
+        self.storage = chain.allocate(block_rows)
+
+    @property
+    def copied(self) -> list[str]:
+        """Outputs that are input columns, written unchanged."""
+        return [n for n in self.chain.outputs if self.chain.vars[n].kind == "input"]
+
+    def run(self, inputs: Mapping[str, np.ndarray], n_rows: int, first_row: int = 0) -> dict[str, Any]:
+        """Outputs of ``n_rows`` rows: numpy arrays, or (values, lengths) for vector outputs."""
+        results: dict[str, np.ndarray] = {}
+        lengths: dict[str, np.ndarray] = {}
+        for name, var in self.outputs.items():
+            shape = var.shape or ()
+            results[name] = np.empty((n_rows, *shape), dtype=var.dtype)
+            if var.vector_len:
+                lengths[name] = np.empty(n_rows, dtype=np.int64)
+        for b0 in range(0, n_rows, self.block_rows):
+            b1 = min(b0 + self.block_rows, n_rows)
+            block = {k: v[b0:b1] for k, v in inputs.items()}
+            try:
+                bufs = self.chain.run_block(self.storage, block, b1 - b0)
+            except DSPFatal as exc:
+                raise DSPFatal(f"{exc} (rows {first_row + b0}-{first_row + b1})") from exc
+            for name, var in self.outputs.items():
+                results[name][b0:b1] = var.value if var.is_const else bufs[var.name]
+                if var.vector_len:
+                    lengths[name][b0:b1] = bufs[var.vector_len]
+        return {n: (results[n], lengths[n]) if n in lengths else results[n] for n in results}
+
+
+def _to_awkward(results: Mapping[str, Any], units: Mapping[str, str | None], attrs: Mapping[str, dict],
+                copied: Any) -> Any:
+    import awkward as ak
+
+    fields: dict[str, Any] = {}
+    for name, value in results.items():
+        if isinstance(value, tuple):
+            values, lengths = value
+            capacity = values.shape[1] if values.ndim > 1 else 0
+            mask = np.arange(capacity)[None, :] < np.minimum(lengths, capacity)[:, None]
+            offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+            np.cumsum(np.minimum(lengths, capacity), out=offsets[1:])
+            content = ak.contents.NumpyArray(values[mask])
+            col = ak.Array(ak.contents.ListOffsetArray(ak.index.Index64(offsets), content))
+        else:
+            col = ak.Array(value)
+        params = {}
+        if units.get(name):
+            params["units"] = units[name]
+        if attrs.get(name):
+            params["attrs"] = dict(attrs[name])
+        for key, v in params.items():
+            col = ak.with_parameter(col, key, v)
+        fields[name] = col
+    if copied is not None:
+        for name in copied.fields:
+            fields[name] = copied[name]
+    return ak.zip(fields, depth_limit=1)
+
+
+def discover_tables(raw_file: Any) -> list[str]:
+    """Raw tables of a file: ``raw``, ``<group>/raw``, or top-level tables with a waveform."""
+    from ..hit.build_hit import discover_tables as find
+
+    return find(raw_file, tier="raw")
+
+
+def output_table(table: str) -> str:
+    """``ch1084803/raw`` → ``ch1084803/dsp`` (every ``raw`` path component becomes ``dsp``)."""
+    return "/".join("dsp" if p == "raw" else p for p in table.split("/"))
+
+
+def _node_attrs(config: DspConfig, outputs: Sequence[str]) -> dict[str, dict]:
+    attrs: dict[str, dict] = {}
+    for name in outputs:
+        node = config.nodes.get(name)
+        if node is None:
+            continue
+        a = dict(node.lh5_attrs)
+        if node.description:
+            a["description"] = node.description
+        if a:
+            attrs[name] = a
+    return attrs
+
+
+_CHAINS: dict[tuple, ProcessingChain] = {}
+
+
+def _chain_for(config: Any, columns: dict[str, InputColumn], db: dict, outputs: list[str] | None) -> ProcessingChain:
+    """One chain per (config, table layout, database, outputs) in each process."""
+    layout = tuple((k, c.dtype.str, c.shape, c.unit, c.grid) for k, c in columns.items())
+    key = (repr(config) if not isinstance(config, DspConfig) else id(config), layout, repr(db), repr(outputs))
+    chain = _CHAINS.get(key)
+    if chain is None:
+        cfg = config if isinstance(config, DspConfig) else parse_config(config)
+        chain = _CHAINS[key] = ProcessingChain(cfg, columns, db, outputs)
+    return chain
+
+
+def process_chunk(task: tuple) -> tuple[dict[str, Any], dict[str, str | None], list[str]]:
+    """Run the chain on rows [start, stop) of one table (in this process or a worker)."""
+    from ..lh5 import read
+
+    raw_file, table, start, stop, config, db, outputs, block_rows = task
+    head = read(raw_file, table, rows=(0, 1))
+    columns = input_columns(head)
+    runner = TableRunner(_chain_for(config, columns, db, outputs), block_rows)
+    inputs = _read_inputs(raw_file, table, runner.chain.needed_inputs(), columns, start, stop, head)
+    return runner.run(inputs, stop - start, start), runner.units, runner.copied
+
+
+def build_dsp(
+    raw_file: str | os.PathLike,
+    out_file: str | os.PathLike | None = None,
+    *,
+    config: str | os.PathLike | Mapping,
+    database: str | os.PathLike | Mapping | None = None,
+    tables: str | Sequence[str] | None = None,
+    outputs: Sequence[str] | None = None,
+    overwrite: bool = False,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    block_rows: int = DEFAULT_BLOCK_ROWS,
+    n_rows: int | None = None,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    compression: Any = "gzip",
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Run a dspeed config over the raw tables of ``raw_file``.
+
+    Returns ``{output table: rows written}`` when ``out_file`` is given (written atomically; an
+    existing file needs ``overwrite``), else ``{output table: ak.Array}``. ``database`` is keyed
+    by channel (``{"ch1084803": {"pz": {"tau": "400*us"}}}``); ``tables`` a list, comma-separated
+    names or a glob (``ch*/raw``). ``jobs`` > 1 processes chunks in worker processes (or on the
+    Dask cluster at ``scheduler``); the output is the same.
+    """
+    import awkward as ak
+
+    from ..configs import load_config
+    from ..hit.build_hit import select_tables
+    from ..lh5 import read, write
+    from ..lh5.output import atomic_output
+    from ..lh5.read import read_n_rows
+    from ..run import make_executor, ordered_map
+    from .errors import ChainError
+
+    cfg = parse_config(config)  # fails early on a bad config
+    config_arg = cfg if jobs <= 1 and not scheduler else (os.fspath(config) if isinstance(config, str | os.PathLike) else dict(config))
+    if database is not None and not isinstance(database, Mapping):
+        database, _ = load_config(database)
+    names = select_tables(raw_file, tables, tier="raw")
+    if not names:
+        raise ChainError(f"{raw_file}: no raw tables found")
+    wanted = list(outputs) if outputs is not None else None
+    attrs = _node_attrs(cfg, wanted or cfg.outputs)
+    tasks = []
+    for table in names:
+        total = read_n_rows(raw_file, table) or 0
+        if n_rows is not None:
+            total = min(total, n_rows)
+        db = channel_database(database, table)
+        for start in range(0, max(total, 1), chunk_rows):
+            stop = min(start + chunk_rows, total)
+            tasks.append((os.fspath(raw_file), table, start, stop, config_arg, db, wanted, block_rows))
+
+    def process(sink: Callable[[str, Any], None]) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        executor = make_executor(jobs, scheduler)
+        try:
+            for task, (results, units, copied) in zip(tasks, ordered_map(executor, process_chunk, tasks, 2 * max(jobs, 1))):
+                _, table, start, stop = task[:4]
+                extra = read(raw_file, table, fields=copied, rows=(start, stop)) if copied else None
+                out_name = output_table(table)
+                sink(out_name, _to_awkward(results, units, attrs, extra))
+                counts[out_name] = counts.get(out_name, 0) + stop - start
+                if progress is not None:
+                    progress(table, stop, task[3])
+        finally:
+            executor.shutdown(wait=True, cancel_futures=True)
+        return counts
+
+    if out_file is None:
+        parts: dict[str, list] = {}
+        process(lambda name, arr: parts.setdefault(name, []).append(arr))
+        return {name: ak.concatenate(arrs) if len(arrs) > 1 else arrs[0] for name, arrs in parts.items()}
+    with atomic_output(out_file, overwrite=overwrite) as tmp:
+        return process(lambda name, arr: write(arr, tmp, name, mode="append", compression=compression))

@@ -1,0 +1,65 @@
+"""One executor layer over ``concurrent.futures``: in-process, a local process pool, or Dask.
+
+``jobs=1`` runs in the calling process; ``jobs=N`` a ``ProcessPoolExecutor`` started with
+``forkserver`` (no inherited threads or locks); ``scheduler="tcp://host:port"`` a
+``distributed.Client(...).get_executor()`` (``pygama_ak[dask]``, imported only then).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future
+from typing import Any
+
+
+class InlineExecutor(Executor):
+    """Runs each call at submit time in this process (``--jobs 1``)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+            future.set_exception(exc)
+        return future
+
+
+def default_jobs() -> int:
+    """Cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def make_executor(jobs: int | None = 1, scheduler: str | None = None,
+                  initializer: Callable[[], None] | None = None) -> Executor:
+    """An executor for ``jobs`` workers (None: one per core), or the Dask cluster at ``scheduler``."""
+    if scheduler:
+        try:
+            from distributed import Client
+        except ImportError as exc:  # pragma: no cover - depends on the extra
+            raise RuntimeError("--scheduler needs dask.distributed: pip install 'pygama_ak[dask]'") from exc
+        return Client(scheduler).get_executor()
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs <= 1:
+        return InlineExecutor()
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("forkserver"),
+                               initializer=initializer)
+
+
+def ordered_map(executor: Executor, fn: Callable[[Any], Any], items: Iterable[Any],
+                ahead: int) -> Iterator[Any]:
+    """``fn`` over ``items`` in order, with at most ``ahead`` calls in flight (bounded memory)."""
+    pending: deque[Future] = deque()
+    for item in items:
+        pending.append(executor.submit(fn, item))
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+    while pending:
+        yield pending.popleft().result()
