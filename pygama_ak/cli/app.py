@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
+from .chain import chain as chain_command
 from .dsp import app as dsp_app
 from .errors import user_errors
 from .evt import app as evt_app
@@ -41,6 +42,7 @@ app.add_typer(hit_app, name="hit")
 app.add_typer(tcm_app, name="tcm")
 app.add_typer(evt_app, name="evt")
 app.add_typer(query_app, name="query")
+app.command("chain")(chain_command)
 
 
 # ----------------------------------------------------------------------------- top level

@@ -248,7 +248,7 @@ def build_dsp(
     from ..lh5 import read, write
     from ..lh5.output import atomic_output
     from ..lh5.read import read_n_rows
-    from ..run import make_executor, ordered_map
+    from ..run import make_executor, ordered_map, shutdown
     from .errors import ChainError
 
     cfg = parse_config(config)  # fails early on a bad config
@@ -283,7 +283,7 @@ def build_dsp(
                 if progress is not None:
                     progress(table, stop, task[3])
         finally:
-            executor.shutdown(wait=True, cancel_futures=True)
+            shutdown(executor)
         return counts
 
     if out_file is None:

@@ -1,5 +1,5 @@
 """Running work over many files: executors (in-process, process pool, Dask)."""
 
-from .executors import make_executor, ordered_map
+from .executors import make_executor, ordered_map, shutdown
 
-__all__ = ["make_executor", "ordered_map"]
+__all__ = ["make_executor", "ordered_map", "shutdown"]

@@ -42,7 +42,10 @@ def make_executor(jobs: int | None = 1, scheduler: str | None = None,
             from distributed import Client
         except ImportError as exc:  # pragma: no cover - depends on the extra
             raise RuntimeError("--scheduler needs dask.distributed: pip install 'pygama_ak[dask]'") from exc
-        return Client(scheduler).get_executor()
+        client = Client(scheduler)
+        executor = client.get_executor()
+        executor.pygama_ak_client = client  # closed by shutdown()
+        return executor
     jobs = default_jobs() if jobs is None else jobs
     if jobs <= 1:
         return InlineExecutor()
@@ -51,6 +54,17 @@ def make_executor(jobs: int | None = 1, scheduler: str | None = None,
 
     return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("forkserver"),
                                initializer=initializer)
+
+
+def shutdown(executor: Executor) -> None:
+    """Stop ``executor``: cancel what has not started, wait for the rest, close a Dask client."""
+    try:
+        executor.shutdown(wait=True, cancel_futures=True)
+    except TypeError:  # distributed's ClientExecutor has no cancel_futures
+        executor.shutdown(wait=True)
+    client = getattr(executor, "pygama_ak_client", None)
+    if client is not None:
+        client.close()
 
 
 def ordered_map(executor: Executor, fn: Callable[[Any], Any], items: Iterable[Any],

@@ -1,0 +1,1 @@
+"""Synthetic detector data: realistic pulses written in DAQ formats (tests, demo, benchmarks)."""
