@@ -50,3 +50,4 @@ lint: $(STAMP)
 
 clean:
 	rm -rf demo-output bench-output .pytest_cache
+	find pygama_ak -name "*.nbi" -o -name "*.nbc" | xargs rm -f  # stale numba caches

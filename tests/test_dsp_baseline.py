@@ -7,16 +7,16 @@ import numpy as np
 import pytest
 
 from pygama_ak.dsp.processors import lookup
-from pygama_ak.dsp.processors.baseline import (
+from pygama_ak.dsp.processors._util import (
+    any_nan,
     as_rows,
-    bl_subtract,
     cast_like,
     fill_nan,
     float_dtype,
-    has_nan,
     out_array,
     per_row,
 )
+from pygama_ak.dsp.processors.baseline import bl_subtract
 from pygama_ak.lh5 import read
 
 RAW_DIR = "lh5/prod-ref-l200/generated/tier/raw/cal/p03/r001"
@@ -89,14 +89,14 @@ def test_strided_output_view():
 
 
 @pytest.mark.parametrize("n", [0, 1, 63, 64, 65, 200])
-def test_has_nan_every_position(n):
+def test_any_nan_every_position(n):
     x = np.zeros(n, dtype=np.float32)
-    assert not has_nan(x)
+    assert not any_nan(x)
     for pos in range(n):
         x[pos] = np.nan
-        assert has_nan(x)
+        assert any_nan(x)
         x[pos] = 0
-    assert not has_nan(np.full(n, np.inf))
+    assert not any_nan(np.full(n, np.inf))
 
 
 def test_fill_nan_and_cast_like():

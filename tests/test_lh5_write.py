@@ -291,3 +291,149 @@ def test_hypothesis_round_trip(tmp_path, table, compression):
     back = read(path, "t")
     assert len(back) == 2 * len(table)
     assert_same(table, back[len(table):])
+
+
+# ----------------------------------------------------------------------------- threaded gzip
+# shuffle+gzip datasets are written through pygama_ak.lh5.deflate: chunks compressed in a
+# thread pool (stored blocks for incompressible byte planes, run-length for constant ones)
+# and stored with write_direct_chunk under the standard filter pipeline.
+def _columns():
+    rng = np.random.default_rng(7)
+    n = 1_100_001  # several chunks of every dtype (bool: 512 Ki rows), and a partial last one
+    return {
+        "noise": rng.normal(1000, 10, n),  # random low mantissa bytes: stored planes
+        "f4": rng.normal(size=n).astype(np.float32),
+        "counter": np.arange(n, dtype=np.int64) // 3,  # constant high bytes: run-length planes
+        "key": np.full(n, 1084803, dtype=np.int64),
+        "i4": rng.integers(-(2**31), 2**31 - 1, n).astype(np.int32),
+        "u2": rng.integers(0, 3, n).astype(np.uint16),
+        "flag": rng.random(n) < 0.3,
+        "two_d": rng.normal(size=(n // 10, 3)),
+    }
+
+
+@pytest.mark.parametrize("name", list(_columns()))
+def test_threaded_gzip_is_plain_hdf5(tmp_path, name):
+    """What the pool writes decodes with plain h5py (HDF5's own filters) to the same values,
+    under the declared pipeline shuffle + deflate level 4, as lgdo writes it."""
+    data = _columns()[name]
+    path = tmp_path / "g.lh5"
+    write(ak.Array({name: data}), path, "t")
+    with h5py.File(path, "r") as f:
+        ds = f[f"t/{name}"]
+        assert (ds.compression, ds.compression_opts, ds.shuffle) == ("gzip", 4, True)
+        assert ds.chunks[0] < len(data) and len(data) % ds.chunks[0]  # partial last chunk
+        back = ds[...]
+    np.testing.assert_array_equal(back, data.astype(np.uint8) if data.dtype == bool else data)
+
+
+def test_deflate_chunk_is_a_zlib_stream_of_the_shuffled_bytes():
+    import zlib
+
+    from pygama_ak.lh5.deflate import deflate_chunk, shuffle
+
+    rng = np.random.default_rng(3)
+    chunks = [rng.normal(size=65536), np.zeros(65536), np.arange(65536, dtype=np.int64),
+              rng.integers(0, 255, 200_000).astype(np.uint8), np.array([1.5]),
+              np.concatenate([np.zeros(40000), rng.normal(size=40000)])]
+    for chunk in chunks:
+        raw = shuffle(chunk).tobytes()
+        assert zlib.decompress(deflate_chunk(chunk)) == raw
+        assert zlib.decompress(deflate_chunk(chunk, level=1)) == raw
+    # incompressible planes cost at most ~1 % over zlib's own level 4
+    noise = chunks[0]
+    assert len(deflate_chunk(noise)) < 1.02 * len(zlib.compress(shuffle(noise).tobytes(), 4))
+
+
+def test_threaded_append_equals_one_write(tmp_path):
+    """Appends in odd pieces (partial chunks at every boundary) give the rows of one write."""
+    cols = _columns()
+    n = len(cols["noise"])
+    table = ak.Array({k: v for k, v in cols.items() if k != "two_d"})
+    one, pieces = tmp_path / "one.lh5", tmp_path / "pieces.lh5"
+    write(table, one, "t")
+    for lo, hi in [(0, 1), (1, 70_000), (70_000, 70_001), (70_001, 650_000), (650_000, n)]:
+        write(table[lo:hi], pieces, "t", mode="append")
+    with h5py.File(one, "r") as a, h5py.File(pieces, "r") as b:
+        for k in table.fields:
+            np.testing.assert_array_equal(a[f"t/{k}"][...], b[f"t/{k}"][...])
+            assert a[f"t/{k}"].chunks == b[f"t/{k}"].chunks
+
+
+def test_append_to_a_file_written_by_plain_h5py(tmp_path):
+    """An unfinished last chunk written by HDF5 itself is read back and rewritten whole."""
+    path = tmp_path / "p.lh5"
+    first = np.arange(1000, dtype=np.float64)
+    with h5py.File(path, "w") as f:
+        grp = f.create_group("t")
+        grp.attrs["datatype"] = "table{x}"
+        ds = grp.create_dataset("x", data=first, maxshape=(None,), chunks=(256,),
+                                compression="gzip", shuffle=True)
+        ds.attrs["datatype"] = "array<1>{real}"
+    more = np.linspace(0, 1, 777)
+    write(ak.Array({"x": more}), path, "t", mode="append")
+    np.testing.assert_array_equal(read(path, "t").x.to_numpy(), np.concatenate([first, more]))
+
+
+def test_empty_tables_and_other_filters_append(tmp_path):
+    for compression in ("gzip", None, "lzf"):
+        path = tmp_path / f"e-{compression}.lh5"
+        empty = ak.Array({"a": np.zeros(0), "v": ak.Array([[1.0]])[:0]})
+        write(empty, path, "t", compression=compression)
+        assert len(read(path, "t")) == 0
+        rows = ak.Array({"a": np.arange(5.0), "v": [[1.0], [], [2.0, 3.0], [4.0], []]})
+        write(rows, path, "t", mode="append", compression=compression)
+        write(rows, path, "t", mode="append", compression=compression)
+        back = read(path, "t")
+        assert ak.to_list(back.v) == 2 * ak.to_list(rows.v)
+        assert ak.to_list(back.a) == 2 * list(range(5))
+
+
+def test_appender_streams_chunks(tmp_path):
+    """Appender: several appends into one open file, VoV offsets continue across appends
+    whose rows are still held by the sink, and TCM-like VoVs sharing offsets."""
+    from pygama_ak.lh5.write import Appender
+
+    rng = np.random.default_rng(11)
+    parts = []
+    for n in (10, 70_000, 3, 140_000, 1):
+        counts = rng.integers(0, 4, n)
+        flat = rng.integers(0, 2**40, int(counts.sum()))
+        parts.append(ak.Array({
+            "key": ak.unflatten(flat, counts), "row": ak.unflatten(flat // 7, counts),
+            "e": rng.normal(size=n), "ok": rng.random(n) < 0.5}))
+    path = tmp_path / "s.lh5"
+    with Appender(path) as out:
+        for part in parts:
+            out.append(part, "evt")
+    back = read(path, "evt")
+    whole = ak.concatenate(parts)
+    for field in whole.fields:
+        assert ak.to_list(back[field]) == ak.to_list(whole[field]), field
+    with h5py.File(path, "r") as f:
+        np.testing.assert_array_equal(f["evt/key/cumulative_length"][...],
+                                      f["evt/row/cumulative_length"][...])
+
+
+def test_appender_error_leaves_no_sink_work(tmp_path):
+    from pygama_ak.lh5.write import Appender
+
+    path = tmp_path / "x.lh5"
+    with pytest.raises(LH5WriteError), Appender(path) as out:
+        out.append(ak.Array({"a": np.arange(100_000.0)}), "t")
+        out.append(ak.Array({"b": [1]}), "t")  # other fields: refused
+    assert not out.sink.queue and not out.sink.targets
+
+
+def test_threaded_writes_after_fork(tmp_path):
+    """A forked child gets its own compression threads (it inherits no running ones)."""
+    import multiprocessing
+
+    write(ak.Array({"a": np.arange(100_000.0)}), tmp_path / "parent.lh5", "t")  # starts the pool
+    ctx = multiprocessing.get_context("fork")
+    child = ctx.Process(target=write, args=(ak.Array({"a": np.arange(100_000.0)}),
+                                            tmp_path / "child.lh5", "t"))
+    child.start()
+    child.join(60)
+    assert child.exitcode == 0
+    assert read(tmp_path / "child.lh5", "t").a.to_numpy().sum() == np.arange(100_000.0).sum()

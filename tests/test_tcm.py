@@ -44,3 +44,41 @@ def test_windows_chain_and_several_columns(tmp_path):
     by_position = build_tcm([(path, ["ch7/raw", "ch3/raw"])], "t", hash_func=None, coin_windows=1.0)
     assert ak.to_list(by_position.to_awkward().table_key)[0] == [0, 1, 0]  # ch7 listed first
     assert np.all(np.diff(tcm.offsets) > 0)
+
+
+def _brute_force(tables, windows):
+    """(table_key, row) per event: hits sorted by (values..., key) stably, split where a step
+    exceeds a window (plain Python)."""
+    hits = [(tuple(vals), key, row) for key, rows in tables for row, vals in enumerate(rows)]
+    hits.sort(key=lambda h: (*h[0], h[1]))
+    events, last = [], None
+    for vals, key, row in hits:
+        if last is None or any(v - p > w for v, p, w in zip(vals, last, windows)):
+            events.append([])
+        events[-1].append((key, row))
+        last = vals
+    return events
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_tables_against_brute_force(tmp_path, seed):
+    """Keys that do not grow with the table order (ch10 sorts before ch9), mixed dtypes, ties,
+    several files, one and two coincidence columns."""
+    rng = np.random.default_rng(seed)
+    specs = {"ch10": np.int32, "ch9": np.float64, "ch200": np.int64, "ch31": np.float32}
+    tables, inputs = [], []
+    for i, (name, dtype) in enumerate(specs.items()):
+        path = tmp_path / f"raw{i % 2}.lh5"
+        n = int(rng.integers(0, 40))
+        t = np.sort(rng.integers(0, 60, n)).astype(dtype)
+        run = rng.integers(0, 2, n)
+        write(ak.Array({"t": t, "run": run}), path, f"{name}/raw", mode="append")
+        tables.append((int(name[2:]), list(zip(t.tolist(), run.tolist()))))
+        inputs.append((path, f"{name}/raw"))
+    for cols, windows in ((["t"], [2.0]), (["t", "run"], [0.0, 0.0])):
+        tcm = build_tcm(inputs, cols, coin_windows=windows)
+        got = [list(zip(k, r)) for k, r in zip(ak.to_list(tcm.to_awkward().table_key),
+                                               ak.to_list(tcm.to_awkward().row_in_table))]
+        order = {"t": 0, "run": 1}
+        picked = [(k, [tuple(v[order[c]] for c in cols) for v in rows]) for k, rows in tables]
+        assert got == _brute_force(picked, windows)

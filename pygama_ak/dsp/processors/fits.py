@@ -11,8 +11,7 @@ import numba
 import numpy as np
 
 from . import block_processor
-from ._util import GUFUNC_OPTIONS
-from .baseline import NJIT_OPTIONS, as_rows, cast_like, float_dtype, has_nan, out_array
+from ._util import GUFUNC_OPTIONS, NJIT_OPTIONS, any_nan, as_rows, cast_like, float_dtype, out_array
 
 
 # ----------------------------------------------------------------------------- linear_slope_fit
@@ -157,7 +156,7 @@ def _fit_block(
         for k in range(m):
             r = row + k
             mean_k = cast_like(zero, acc[k, 0])
-            if (np.isnan(mean_k) or np.isnan(acc[k, 2])) and has_nan(x[r]):
+            if (np.isnan(mean_k) or np.isnan(acc[k, 2])) and any_nan(x[r]):
                 mean[r] = stdev[r] = slope[r] = intercept[r] = np.nan
                 continue
             mean[r], stdev[r], slope[r], intercept[r] = _fit_finish(
@@ -222,7 +221,7 @@ def linear_slope_diff(
         resid = w[i] - (slope * i + intercept)
         run = cast_like(slope, run + resid / (i + 1))
         ssq = cast_like(slope, ssq + resid * resid)
-    if (np.isnan(run) or np.isnan(ssq)) and has_nan(w):
+    if (np.isnan(run) or np.isnan(ssq)) and any_nan(w):
         return
     mean[0] = run
     rms[0] = np.sqrt(cast_like(slope, ssq / (n - 1)))

@@ -6,8 +6,7 @@ import numba
 import numpy as np
 
 from ..errors import DSPFatal
-from ._util import GUFUNC_OPTIONS
-from .baseline import NJIT_OPTIONS, has_nan
+from ._util import GUFUNC_OPTIONS, NJIT_OPTIONS, any_nan
 
 _INDEX, _NEAREST, _FLOOR, _CEIL = ord("i"), ord("n"), ord("f"), ord("c")
 _LINEAR, _HERMITE, _SPLINE = ord("l"), ord("h"), ord("s")
@@ -61,7 +60,7 @@ def fixed_time_pickoff(w_in: np.ndarray, t_in: float, mode_in: int, a_out: np.nd
     outside [0, len−1] or an input is NaN.
     """
     a_out[0] = np.nan
-    if np.isnan(t_in) or has_nan(np.ascontiguousarray(w_in)):
+    if np.isnan(t_in) or any_nan(np.ascontiguousarray(w_in)):
         return
     if t_in < 0 or t_in > w_in.shape[0] - 1:
         return

@@ -12,8 +12,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from ._util import GUFUNC_OPTIONS
-from .baseline import NJIT_OPTIONS
+from ._util import GUFUNC_OPTIONS, NJIT_OPTIONS
 
 _BLOCK = 256
 _KEY_MAX = np.int64(2**63 - 1)  # float64 keys use the whole int64 range

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import DSPFatal
 from . import block_processor
-from .baseline import NJIT_OPTIONS, as_rows, fill_nan, float_dtype, has_nan, out_array, per_row
+from ._util import NJIT_OPTIONS, any_nan, as_rows, fill_nan, float_dtype, out_array, per_row
 
 # feed-forward buffers get rows this many float64 longer than the waveform (L1 set spreading)
 _PAD = 40
@@ -99,7 +99,7 @@ def _pz_block(x: np.ndarray, tau: np.ndarray, out: np.ndarray) -> None:
                 fill_nan(out[r])
             elif np.isnan(last[k]):
                 # a NaN anywhere in the output leaves the last acc NaN
-                if has_nan(x[r]):
+                if any_nan(x[r]):
                     fill_nan(out[r])
                 else:
                     raise DSPFatal("Pole-zero filter produced nans in output.")
@@ -213,7 +213,7 @@ def _dpz_block(
         if np.isnan(tau1[r]) or np.isnan(tau2[r]) or np.isnan(frac[r]):
             bad[r] = True
         elif n <= 3:
-            if not has_nan(x[r]):
+            if not any_nan(x[r]):
                 raise DSPFatal(
                     "The length of the waveform must be larger than 3 for the filter to work safely"
                 )
@@ -240,7 +240,7 @@ def _dpz_block(
             last[0] = _dpz_one(x[row], f[0], out[row], coef[0, 2], coef[0, 3])
         for k in range(m):
             r = row + k
-            if bad[r] or (np.isnan(last[k]) and has_nan(x[r])):
+            if bad[r] or (np.isnan(last[k]) and any_nan(x[r])):
                 fill_nan(out[r])
         row += m
 

@@ -6,8 +6,7 @@ import numba
 import numpy as np
 
 from ..errors import DSPFatal
-from ._util import GUFUNC_OPTIONS
-from .baseline import NJIT_OPTIONS, has_nan
+from ._util import GUFUNC_OPTIONS, NJIT_OPTIONS, any_nan
 
 
 @numba.njit(**NJIT_OPTIONS)
@@ -40,7 +39,7 @@ def saturation(
     if np.isnan(bit_depth_in):
         return
     w = np.ascontiguousarray(w_in)
-    if has_nan(w):
+    if any_nan(w):
         return
     if np.floor(bit_depth_in) != bit_depth_in:
         raise DSPFatal("The bit depth is not an integer")
@@ -76,7 +75,7 @@ def time_over_threshold(w_in: np.ndarray, a_threshold: float, n_samples: np.ndar
     if np.isnan(a_threshold):
         return
     w = np.ascontiguousarray(w_in)
-    if has_nan(w):
+    if any_nan(w):
         return
     n_samples[0] = _count_above(w, a_threshold)
 
@@ -95,7 +94,7 @@ def mean_below_threshold(w_in: np.ndarray, threshold: float, result: np.ndarray)
     if np.isnan(threshold):
         return
     w = np.ascontiguousarray(w_in)
-    if has_nan(w):
+    if any_nan(w):
         return
     total = 0.0
     count = 0

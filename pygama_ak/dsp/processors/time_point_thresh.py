@@ -6,8 +6,7 @@ import numba
 import numpy as np
 
 from ..errors import DSPFatal
-from ._util import GUFUNC_OPTIONS
-from .baseline import has_nan
+from ._util import GUFUNC_OPTIONS, any_nan
 
 
 @numba.guvectorize(
@@ -33,7 +32,7 @@ def time_point_thresh(
     t_out[0] = np.nan
     if np.isnan(a_threshold) or np.isnan(t_start) or np.isnan(walk_forward):
         return
-    if has_nan(np.ascontiguousarray(w_in)):
+    if any_nan(np.ascontiguousarray(w_in)):
         return
     if np.floor(t_start) != t_start:
         raise DSPFatal("The starting index must be an integer")

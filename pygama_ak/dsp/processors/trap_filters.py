@@ -15,8 +15,16 @@ import numpy as np
 
 from ..errors import DSPFatal
 from . import block_processor
-from ._util import GUFUNC_OPTIONS
-from .baseline import NJIT_OPTIONS, as_rows, fill_nan, float_dtype, has_nan, out_array, per_row
+from ._util import (
+    GUFUNC_OPTIONS,
+    NJIT_OPTIONS,
+    any_nan,
+    as_rows,
+    fill_nan,
+    float_dtype,
+    out_array,
+    per_row,
+)
 
 # increment buffers get rows this many float64 longer than the waveform, so that the lanes of
 # the interleaved recursions do not all fall into the same L1 cache set
@@ -29,7 +37,7 @@ def _check_sym(x: np.ndarray, rise: int, flat: int) -> bool:
     """False for a NaN row (to be NaN-filled); DSPFatal for bad rise/flat (samples)."""
     if rise >= 0 and flat >= 0 and 2 * rise + flat <= x.shape[0]:
         return True
-    if has_nan(x):
+    if any_nan(x):
         return False
     if rise < 0:
         raise DSPFatal("The number of samples in the rise section must be positive")
@@ -167,7 +175,7 @@ def _norm_block(x: np.ndarray, rise: np.ndarray, flat: np.ndarray, out: np.ndarr
             last[0] = _run_one(q[0], out[row])
         for k in range(m):
             r = row + k
-            if not ok[k] or (np.isnan(last[k]) and has_nan(x[r])):
+            if not ok[k] or (np.isnan(last[k]) and any_nan(x[r])):
                 fill_nan(out[r])
             elif rise[r] == 0:
                 # dspeed's recursion then reads its NaN-filled last sample plus 0/0: the whole
@@ -226,7 +234,7 @@ def _check_asym(x: np.ndarray, rise: int, flat: int, fall: int) -> bool:
     """False for a NaN row (to be NaN-filled); DSPFatal for bad rise/flat/fall (samples)."""
     if rise >= 0 and flat >= 0 and fall >= 0 and rise + flat + fall <= x.shape[0]:
         return True
-    if has_nan(x):
+    if any_nan(x):
         return False
     if rise < 0:
         raise DSPFatal("The number of samples in the rise section must be positive")
@@ -267,7 +275,7 @@ def _asym_block(
             last[0] = _run2_one(q[0], q[1], out[row])
         for k in range(m):
             r = row + k
-            if not ok[k] or (np.isnan(last[k]) and has_nan(x[r])):
+            if not ok[k] or (np.isnan(last[k]) and any_nan(x[r])):
                 fill_nan(out[r])
             elif rise[r] == 0:  # an all-NaN row in dspeed (see _norm_block)
                 out[r, :] = last[k]
@@ -391,7 +399,7 @@ def _filter_block(x: np.ndarray, rise: np.ndarray, flat: np.ndarray, out: np.nda
         for k in range(m):
             r = row + k
             # rise = 0 gives an all-NaN row in dspeed (its recursion reads the NaN-filled end)
-            if not ok[k] or (np.isnan(acc[k]) and has_nan(x[r])):
+            if not ok[k] or (np.isnan(acc[k]) and any_nan(x[r])):
                 fill_nan(out[r])
         row += m
 
@@ -436,7 +444,7 @@ def trap_pickoff(
     """
     a_out[0] = np.nan
     w = np.ascontiguousarray(w_in)
-    if np.isnan(t_pickoff) or has_nan(w):
+    if np.isnan(t_pickoff) or any_nan(w):
         return
     if not _check_sym(w, rise, flat):
         return
