@@ -12,7 +12,8 @@ written uncompressed to ``bench-output/dsp/raw_x<tile>.lh5`` (cached). Config:
 Every timed call runs in a fresh process with a warm numba cache (a warm-up process runs
 first). Columns: wall of the whole ``build_dsp`` call (setup + read + process + write, gzip
 output like lgdo), waveforms/s, the chain-build time in a fresh process (ours:
-``ProcessingChain`` for one table after ``import``; dspeed: ``build_processing_chain``), and
+``ProcessingChain`` for one table after ``import``; dspeed: ``build_processing_chain``; both
+with the empty channel database that ``build_dsp`` passes for this flat database), and
 the process's peak RSS. Ratio = dspeed wall / ours. ``--jobs N`` adds our run with N workers
 (dspeed has no parallel mode; LEGEND runs one process per file).
 """
@@ -97,12 +98,13 @@ def chain_build(impl: str) -> dict:
     """Seconds to import and build the chain for one table in a fresh process."""
     t0 = time.perf_counter()
     if impl == "dspeed":
-        import lgdo.lh5 as lh5
+        import lh5
         from dspeed import build_processing_chain
 
         table = lh5.read("ch1084803/raw", str(RAW))
+        config = json.loads(CONFIG.read_text())
         t1 = time.perf_counter()
-        build_processing_chain(table, str(CONFIG), db_dict=DATABASE)
+        build_processing_chain(config, table, db_dict={})
     else:
         from pygama_ak.dsp.build_dsp import input_columns
         from pygama_ak.dsp.chain import ProcessingChain
@@ -111,7 +113,7 @@ def chain_build(impl: str) -> dict:
 
         head = read(RAW, "ch1084803/raw", rows=(0, 1))
         t1 = time.perf_counter()
-        ProcessingChain(parse_config(CONFIG), input_columns(head), DATABASE)
+        ProcessingChain(parse_config(CONFIG), input_columns(head), {})
     now = time.perf_counter()
     return {"build": now - t1, "import_and_build": now - t0}
 

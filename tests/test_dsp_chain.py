@@ -231,3 +231,16 @@ def test_chunks_and_blocks_do_not_change_results(raw_file):
     whole = build_dsp(raw_file, config=cfg)
     pieces = build_dsp(raw_file, config=cfg, chunk_rows=4, block_rows=3)
     assert whole["ch1/dsp"].m.to_list() == pieces["ch1/dsp"].m.to_list()
+
+
+def test_identical_calls_are_computed_once(raw_file):
+    cfg = {"outputs": ["a", "b", "c"], "processors": {
+        "a": {"function": "amax", "module": "numpy", "args": ["waveform", 1, "a"], "kwargs": AMAX, "unit": "ADC"},
+        "b": {"function": "amax", "module": "numpy", "args": ["waveform", 1, "b"], "kwargs": AMAX, "unit": "ADC"},
+        "c": {"function": "amax", "module": "numpy", "args": ["waveform[1:]", 1, "c"], "kwargs": AMAX, "unit": "ADC"},
+    }}
+    chain = chain_for(cfg)
+    assert len(chain.steps) == 2 and chain.vars["a"] is chain.vars["b"]
+    dsp = build_dsp(raw_file, config=cfg)["ch1/dsp"]
+    assert dsp.a.to_list() == dsp.b.to_list()
+    assert ak.parameters(dsp.b)["units"] == "ADC"

@@ -26,6 +26,7 @@ from .errors import user_errors
 from .evt import app as evt_app
 from .hit import app as hit_app
 from .query import app as query_app
+from .raw import app as raw_app
 from .tcm import app as tcm_app
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ app = typer.Typer(
 )
 lh5_app = typer.Typer(help="Inspect LH5 files and export their tables.", no_args_is_help=True)
 app.add_typer(lh5_app, name="lh5")
+app.add_typer(raw_app, name="raw")
 app.add_typer(dsp_app, name="dsp")
 app.add_typer(hit_app, name="hit")
 app.add_typer(tcm_app, name="tcm")

@@ -245,9 +245,10 @@ def build_dsp(
 
     from ..configs import load_config
     from ..hit.build_hit import select_tables
-    from ..lh5 import read, write
+    from ..lh5 import read
     from ..lh5.output import atomic_output
     from ..lh5.read import read_n_rows
+    from ..lh5.write import Appender
     from ..run import make_executor, ordered_map, shutdown
     from .errors import ChainError
 
@@ -272,7 +273,10 @@ def build_dsp(
 
     def process(sink: Callable[[str, Any], None]) -> dict[str, int]:
         counts: dict[str, int] = {}
-        executor = make_executor(jobs, scheduler)
+        from .warmup import WORKER_PRELOAD, config_modules
+
+        pool = jobs > 1 and not scheduler
+        executor = make_executor(jobs, scheduler, preload=[*WORKER_PRELOAD, *config_modules(config_arg)] if pool else ())
         try:
             for task, (results, units, copied) in zip(tasks, ordered_map(executor, process_chunk, tasks, 2 * max(jobs, 1))):
                 _, table, start, stop = task[:4]
@@ -290,5 +294,5 @@ def build_dsp(
         parts: dict[str, list] = {}
         process(lambda name, arr: parts.setdefault(name, []).append(arr))
         return {name: ak.concatenate(arrs) if len(arrs) > 1 else arrs[0] for name, arrs in parts.items()}
-    with atomic_output(out_file, overwrite=overwrite) as tmp:
-        return process(lambda name, arr: write(arr, tmp, name, mode="append", compression=compression))
+    with atomic_output(out_file, overwrite=overwrite) as tmp, Appender(tmp, compression=compression) as out:
+        return process(lambda name, arr: out.append(arr, name))

@@ -1,18 +1,43 @@
-"""Compile (or load from numba's cache) every dsp kernel once, before the first real run."""
+"""Compile (or load from numba's cache) dsp kernels before the first real run.
+
+``warmup()`` loads every processor family (``pygama-ak warmup``); ``warmup_config(config)``
+only those a config uses, as the initializer of worker processes.
+"""
 
 from __future__ import annotations
 
 import importlib
+import os
 import time
+from collections.abc import Iterable, Mapping
 
 
-def warmup() -> dict[str, float]:
-    """Import every processor family; returns the seconds each module took."""
+def warmup(modules: Iterable[str] | None = None) -> dict[str, float]:
+    """Import processor families (default: all); returns the seconds each module took."""
     from .processors import FAMILIES
 
     times: dict[str, float] = {}
-    for module in sorted(set(FAMILIES.values())):
+    for module in sorted(set(FAMILIES.values()) if modules is None else set(modules)):
         t0 = time.perf_counter()
         importlib.import_module(f"pygama_ak.dsp.processors.{module}")
         times[module] = time.perf_counter() - t0
     return times
+
+
+def config_modules(config: str | os.PathLike | Mapping) -> list[str]:
+    """The processor modules (``pygama_ak.dsp.processors.x``) a config uses."""
+    from .config import parse_config
+    from .processors import FAMILIES
+
+    cfg = parse_config(config)
+    return sorted({f"pygama_ak.dsp.processors.{FAMILIES[n.function]}" for n in cfg.nodes.values()
+                   if (n.module or "").startswith("dspeed.processors") and n.function in FAMILIES})
+
+
+def warmup_config(config: str | os.PathLike | Mapping) -> dict[str, float]:
+    """Load the kernels of the processors ``config`` names (a worker-process initializer)."""
+    return warmup(m.rsplit(".", 1)[-1] for m in config_modules(config))
+
+
+#: what worker processes import before their first task (with the config's kernel modules)
+WORKER_PRELOAD = ["numpy", "numba", "h5py", "awkward", "scipy.fft", "pygama_ak.lh5", "pygama_ak.dsp.build_dsp"]

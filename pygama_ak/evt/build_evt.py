@@ -5,8 +5,9 @@ rows give every hit's event, channel key (``tcm.table_key``), row (``tcm.row_in_
 position in the whole TCM (``tcm.index``); the lower-tier fields the config uses (``hit.x``,
 ``dsp.y``, any tier) are read for just the rows the chunk's hits point to and laid out per
 hit. Per-hit expressions and queries are Polars expressions over those arrays (earlier event
-fields ``evt.z`` broadcast to the hits); the per-event reductions are numba passes over the
-contiguous hits of each event (:mod:`pygama_ak.evt.kernels`):
+fields ``evt.z`` broadcast to the hits; comparisons and boolean logic of hit columns run in
+numpy, with the same result); the per-event reductions are numpy passes over the contiguous
+hits of each event (:mod:`pygama_ak.evt.kernels`):
 
 * ``sum``: ``initial`` + the sum over the hits of ``channels`` passing ``query``;
   ``any``/``all``: over those hits (``initial`` when there are none)
@@ -18,6 +19,12 @@ contiguous hits of each event (:mod:`pygama_ak.evt.kernels`):
 * no mode: an event-level expression over earlier fields
 
 ``tcm.index`` is the hit's position in the whole file's flattened TCM (not per chunk).
+
+Speed: the input files stay open for the whole build and plain columns are read with one
+HDF5 call per channel into arrays reused from chunk to chunk; the event fields are numpy
+arrays (lists as values + offsets) turned into Awkward arrays without copies; the output is
+written by :class:`pygama_ak.lh5.write.Appender`, which compresses chunk k in threads while
+chunk k+1 is built.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import math
 import os
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,12 +41,18 @@ import numpy as np
 from ..configs import ConfigError
 from .config import EvtConfig, EvtOperation, parse_evt_config
 
-DEFAULT_CHUNK_EVENTS = 500_000
+DEFAULT_CHUNK_EVENTS = 100_000
 TCM_FIELDS = ("tcm.table_key", "tcm.row_in_table", "tcm.index")
 _DTYPES = {"float32": "Float32", "float64": "Float64", "int8": "Int8", "int16": "Int16",
            "int32": "Int32", "int64": "Int64", "uint8": "UInt8", "uint16": "UInt16",
            "uint32": "UInt32", "uint64": "UInt64", "bool": "Boolean"}
 _NO_MATCH = np.iinfo(np.int64).min
+_COMPARE = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
+            ">": np.greater, ">=": np.greater_equal}
+# dtypes compared the same by numpy and by Polars (whose NaN rules Expression.to_polars makes
+# IEEE's): float64, and integers that numpy and Polars both compare exactly with Python ints
+_SAME_COMPARE = {np.dtype(t) for t in ("float64", "int8", "int16", "int32", "int64", "uint8",
+                                       "uint16", "uint32")}
 
 
 def _key_pattern(fmt: str) -> re.Pattern:
@@ -60,7 +74,8 @@ def _fill_value(dtype: np.dtype):
 
 
 def _with_default(values: np.ndarray, has: np.ndarray, initial) -> np.ndarray:
-    """``values`` where ``has``, ``initial`` elsewhere, in a dtype that holds both."""
+    """``values`` where ``has``, ``initial`` elsewhere, in a dtype that holds both (``values``
+    is a fresh array: changed in place when its dtype holds both)."""
     if has.all():
         return values
     if initial is None:
@@ -77,7 +92,7 @@ def _with_default(values: np.ndarray, has: np.ndarray, initial) -> np.ndarray:
                                                    else np.dtype(np.float64))
         if integral and kind in "iu":
             initial = int(initial)
-    out = values.astype(dtype, copy=True)
+    out = values.astype(dtype, copy=False)
     out[~has] = initial
     return out
 
@@ -144,68 +159,320 @@ def op_names(op: EvtOperation) -> set[str]:
     return {n for n in names if n not in op.parameters}
 
 
+@dataclass
+class _Jagged:
+    """A list per event: ``flat`` values and ``offsets`` (n_events + 1) into them."""
+
+    flat: np.ndarray
+    offsets: np.ndarray
+
+    @classmethod
+    def from_counts(cls, flat: np.ndarray, counts: np.ndarray) -> _Jagged:
+        offsets = np.zeros(len(counts) + 1, np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return cls(flat, offsets)
+
+    @property
+    def counts(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+
+def _is_list(value) -> bool:
+    if isinstance(value, _Jagged):
+        return True
+    import polars as pl
+
+    return isinstance(value, pl.Series) and isinstance(value.dtype, pl.List)
+
+
+def _series(name: str, value):
+    """An event field (numpy array, :class:`_Jagged` or Polars series) as a Polars series."""
+    import polars as pl
+
+    if isinstance(value, pl.Series):
+        return value.alias(name)
+    if isinstance(value, _Jagged):
+        return _list_series(name, value.flat, value.counts)
+    return pl.Series(name, value)
+
+
+def _from_series(series):
+    """A Polars result as a numpy array or :class:`_Jagged` when it holds no nulls (else the
+    series itself)."""
+    import polars as pl
+
+    if series.null_count():
+        return series
+    if isinstance(series.dtype, pl.List):
+        inner = series.explode() if series.len() else series.list.explode()
+        if inner.null_count() or isinstance(inner.dtype, pl.List):
+            return series
+        return _Jagged.from_counts(inner.to_numpy(), series.list.len().to_numpy().astype(np.int64))
+    values = series.to_numpy()
+    return series if values.dtype.kind == "O" else values
+
+
+def _flat_lists(layout) -> tuple[np.ndarray, np.ndarray]:
+    """(offsets from 0, flat values) of a list layout read from the TCM."""
+    import awkward as ak
+
+    if not isinstance(layout, ak.contents.ListOffsetArray) or \
+            not isinstance(layout.content, ak.contents.NumpyArray):
+        array = ak.Array(layout)
+        counts = ak.to_numpy(ak.num(array)).astype(np.int64)
+        offsets = np.zeros(len(counts) + 1, np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        return offsets, ak.to_numpy(ak.flatten(array))
+    offsets = np.asarray(layout.offsets.data, dtype=np.int64)
+    flat = np.asarray(layout.content.data)[offsets[0]:offsets[-1]]
+    return (offsets - offsets[0] if offsets[0] else offsets), flat
+
+
+class _Files:
+    """The input files, opened once for the whole build, fast reads of plain columns, and
+    the per-hit working arrays, reused from chunk to chunk.
+
+    A *plain* column is a 1-d ``array<1>{real}``/``array<1>{bool}`` dataset of numbers: its
+    rows are read with one HDF5 call into a reused buffer (no file opening, attribute
+    parsing or fresh memory per chunk). Anything else goes through
+    :func:`pygama_ak.lh5.read`. Fresh memory costs page faults (≈ 0.3 ms per MB here), so
+    the arrays a chunk's hits need (TCM columns, tier fields) live in buffers (:meth:`buffer`);
+    nothing built from them keeps a view (event fields are always new arrays).
+    """
+
+    def __init__(self) -> None:
+        self.handles: dict[str, Any] = {}
+        self.plain: dict[tuple[str, str], tuple[np.dtype, bool, Any] | None] = {}
+        self.buffers: dict[str, np.ndarray] = {}
+        self._ramp = np.zeros(0, np.int64)
+
+    def buffer(self, tag: str, n: int, dtype) -> np.ndarray:
+        """A length-``n`` array of ``dtype`` for one use (``tag``), valid until the next
+        request of the same tag (its contents are undefined)."""
+        dtype = np.dtype(dtype)
+        buf = self.buffers.get(tag)
+        if buf is None or buf.dtype != dtype or len(buf) < n:
+            buf = self.buffers[tag] = np.empty(max(n, 1), dtype)
+        return buf[:n]
+
+    def close(self) -> None:
+        for f in self.handles.values():
+            f.close()
+        self.handles.clear()
+
+    def file(self, path: str):
+        f = self.handles.get(path)
+        if f is None:
+            from ..lh5.read import open_lh5
+
+            f = self.handles[path] = open_lh5(path)
+        return f
+
+    def dataset(self, path: str, name: str):
+        """(dtype, stored as bool, access property list) of a plain column; None for
+        anything else."""
+        key = (path, name)
+        if key not in self.plain:
+            import h5py
+
+            from ..lh5.read import read_attrs
+
+            found = None
+            obj = self.file(path).get(name)
+            if isinstance(obj, h5py.Dataset) and obj.ndim == 1 and obj.dtype.kind in "iuf":
+                datatype = str(read_attrs(obj).get("datatype", "")).replace(" ", "")
+                if datatype in ("array<1>{real}", "array<1>{bool}"):
+                    # unfiltered chunks are read straight into our buffer without HDF5's chunk
+                    # cache (≈ 40 % faster); filtered ones keep it (a chunk read by two
+                    # consecutive ranges is decompressed once)
+                    unfiltered = obj.id.get_create_plist().get_nfilters() == 0
+                    found = (obj.dtype, datatype == "array<1>{bool}",
+                             self._no_cache() if unfiltered else None)
+            self.plain[key] = found
+        return self.plain[key]
+
+    @staticmethod
+    def _no_cache():
+        import h5py
+
+        dapl = h5py.h5p.create(h5py.h5p.DATASET_ACCESS)
+        dapl.set_chunk_cache(0, 0, 1.0)
+        return dapl
+
+    def ramp(self, n: int) -> np.ndarray:
+        """0, 1, ..., n - 1 (kept)."""
+        if len(self._ramp) < n:
+            self._ramp = np.arange(n, dtype=np.int64)
+        return self._ramp[:n]
+
+    def rows(self, path: str, name: str, lo: int, hi: int,
+             out: np.ndarray | None = None) -> np.ndarray | None:
+        """Rows [lo, hi) of a plain column (None if it is not one), as stored (bools as
+        uint8), into ``out`` (HDF5 converts to its dtype) or a reused scratch buffer (valid
+        until the next scratch read of the same dtype). The dataset is opened for the read
+        only, so no HDF5 chunk cache outlives it."""
+        import h5py
+
+        found = self.dataset(path, name)
+        if found is None:
+            return None
+        dtype, _, dapl = found
+        dsid = h5py.h5d.open(self.file(path).id, name.encode(), dapl)
+        n = hi - lo
+        if hi > dsid.shape[0]:
+            raise ConfigError(f"{path}:{name}: the TCM points to row {hi - 1} but the table has "
+                              f"{dsid.shape[0]} rows")
+        if out is None:
+            out = self.buffer(f"scratch {dtype.str}", n, dtype)
+        if n:
+            fspace = dsid.get_space()
+            fspace.select_hyperslab((lo,), (n,))
+            dsid.read(h5py.h5s.create_simple((n,)), fspace, out)
+        return out
+
+
 class _Chunk:
     """The events [start, stop) of the TCM with their hits, and the event fields built so far."""
 
-    def __init__(self, inputs: _Inputs, start: int, stop: int) -> None:
-        import awkward as ak
-
-        from ..lh5 import read
-
-        self.inputs, self.config = inputs, inputs.config
-        tcm = read(inputs.tcm_path, inputs.tcm_name, fields=["table_key", "row_in_table"],
-                   rows=(start, stop))
-        counts = ak.to_numpy(ak.num(tcm.table_key)).astype(np.int64)
-        self.n = len(counts)
-        self.offsets = np.zeros(self.n + 1, np.int64)
-        np.cumsum(counts, out=self.offsets[1:])
-        first_hit = self._hits_before(start)
+    def __init__(self, inputs: _Inputs, files: _Files, start: int, stop: int) -> None:
+        """Read the chunk's TCM rows and tier fields (into ``files``' reused buffers)."""
+        self.inputs, self.config, self.files = inputs, inputs.config, files
+        first_hit, self.offsets, key, row = self._read_tcm(start, stop)
+        self.n = len(self.offsets) - 1
+        counts = np.diff(self.offsets)
         n_hits = int(self.offsets[-1])
-        self.evt_of_hit = np.repeat(np.arange(self.n, dtype=np.int64), counts)
-        key = ak.to_numpy(ak.flatten(tcm.table_key)).astype(np.int64)
-        row = ak.to_numpy(ak.flatten(tcm.row_in_table)).astype(np.int64)
+        evt = files.buffer("event of hit", n_hits, np.int64)
+        if n_hits and counts.min() > 0:  # no empty event: +1 at each event start, cumsum
+            evt[:] = 0
+            evt[self.offsets[1:-1]] = 1
+            np.cumsum(evt, out=evt)
+        else:
+            evt[:] = np.repeat(np.arange(self.n, dtype=np.int64), counts)
+        self.evt_of_hit = evt
+        index = np.add(files.ramp(n_hits), first_hit, out=files.buffer("tcm.index", n_hits, np.int64))
         self.hits: dict[str, np.ndarray] = {
-            "tcm.table_key": key, "tcm.row_in_table": row,
-            "tcm.index": np.arange(first_hit, first_hit + n_hits, dtype=np.int64),
-        }
+            "tcm.table_key": key, "tcm.row_in_table": row, "tcm.index": index}
         self._read_tier_fields()
-        self.evt: dict[str, Any] = {}
+        self.evt: dict[str, Any] = {}  # numpy arrays, _Jagged lists or Polars series
         self._cache: dict[tuple, np.ndarray] = {}  # masks and picks shared by operations
 
-    def _hits_before(self, start: int) -> int:
-        if start == 0:
-            return 0
-        from ..lh5 import read
-
-        tcm = read(self.inputs.tcm_path, self.inputs.tcm_name, fields=["table_key"], rows=(0, start))
+    def _read_tcm(self, start: int, stop: int):
+        """(index of the first hit, event offsets from 0, table_key, row_in_table) of the
+        events [start, stop)."""
+        path, name = self.inputs.tcm_path, self.inputs.tcm_name.strip("/")
+        files = self.files
+        cl = {c: f"{name}/{c}/cumulative_length" for c in ("table_key", "row_in_table")}
+        flat = {c: f"{name}/{c}/flattened_data" for c in ("table_key", "row_in_table")}
+        if all(files.dataset(path, d) is not None for d in (*cl.values(), *flat.values())):
+            offsets = files.buffer("offsets", stop - start + 1, np.int64)
+            if start > 0:
+                files.rows(path, cl["table_key"], start - 1, stop, out=offsets)
+            else:
+                offsets[0] = 0
+                files.rows(path, cl["table_key"], 0, stop, out=offsets[1:])
+            base, end = int(offsets[0]), int(offsets[-1])
+            other = files.rows(path, cl["row_in_table"], stop - 1, stop,
+                               out=np.zeros(1, np.int64)) if stop > start else offsets[-1:]
+            if int(other[-1]) != end:
+                raise ConfigError(f"{path}:{name}: table_key and row_in_table list different "
+                                  "numbers of hits")
+            if len(offsets) > 1 and np.any(offsets[1:] < offsets[:-1]):
+                raise ConfigError(f"{path}:{name}: cumulative_length is not increasing")
+            if base:
+                offsets -= base
+            key = files.rows(path, flat["table_key"], base, end,
+                             out=files.buffer("tcm.table_key", end - base, np.int64))
+            row = files.rows(path, flat["row_in_table"], base, end,
+                             out=files.buffer("tcm.row_in_table", end - base, np.int64))
+            return base, offsets, key, row
         import awkward as ak
 
-        return int(ak.count(tcm.table_key))
+        from ..lh5 import read
+
+        tcm = ak.to_layout(read(path, name, fields=["table_key", "row_in_table"], rows=(start, stop)))
+        offsets, key = _flat_lists(tcm.content("table_key"))
+        row_offsets, row = _flat_lists(tcm.content("row_in_table"))
+        if not np.array_equal(row_offsets, offsets):
+            raise ConfigError(f"{path}:{name}: table_key and row_in_table list different numbers "
+                              "of hits per event")
+        first_hit = 0
+        if start > 0:
+            before = read(path, f"{name}/table_key/cumulative_length", rows=(start - 1, start))
+            first_hit = int(np.asarray(before)[0])
+        return first_hit, offsets, key.astype(np.int64), row.astype(np.int64)
 
     def _read_tier_fields(self) -> None:
+        """Per hit, the tier fields the config uses: for each channel, the rows its hits point
+        to are read as one range and scattered to the hits (no gather when the hits use the
+        range's rows once each, in order — as in a TCM built from the same tables)."""
         from ..lh5 import read
 
         key, row = self.hits["tcm.table_key"], self.hits["tcm.row_in_table"]
+        groups = []  # (channel key, its hits, their rows within [lo, hi) or None, lo, hi)
+        n_found = 0
+        for k in dict.fromkeys(self.inputs.keys.values()):
+            sel = np.flatnonzero(key == k)
+            if len(sel) == 0:
+                continue
+            rows = row[sel]
+            lo, hi = int(rows.min()), int(rows.max()) + 1
+            in_order = hi - lo == len(rows) and bool(np.all(rows[1:] > rows[:-1]))
+            groups.append((k, sel, None if in_order else rows - lo, lo, hi))
+            n_found += len(sel)
+        missing = None
+        if n_found < len(key):
+            missing = np.flatnonzero(~np.isin(key, np.array([g[0] for g in groups], np.int64)))
         for tier, fields in self.inputs.fields.items():
-            arrays = {f: np.full(len(key), _fill_value(self.inputs.dtypes[f"{tier}.{f}"]),
-                                 self.inputs.dtypes[f"{tier}.{f}"]) for f in fields}
-            for k in self.inputs.keys.values():
-                sel = np.flatnonzero(key == k)
-                if len(sel) == 0:
-                    continue
-                rows = row[sel]
-                lo, hi = int(rows.min()), int(rows.max()) + 1
-                data = read(self.inputs.tiers[tier][0], self.inputs.table(tier, k), fields=fields,
-                            rows=(lo, hi))
-                if len(data) < hi - lo:
-                    raise ConfigError(f"{self.inputs.tiers[tier][0]}:{self.inputs.table(tier, k)}: "
-                                      f"the TCM points to row {hi - 1} but the table has fewer rows")
+            arrays = {}
+            for f in fields:
+                dtype = self.inputs.dtypes[f"{tier}.{f}"]
+                arrays[f] = self.files.buffer(f"{tier}.{f}", len(key), dtype)
+                if missing is not None:
+                    arrays[f][missing] = _fill_value(dtype)
+            for k, sel, local, lo, hi in groups:
+                path, table = self.inputs.tiers[tier][0], self.inputs.table(tier, k)
+                data = None
                 for f in fields:
-                    arrays[f][sel] = np.asarray(data[f])[rows - lo]
+                    column = self.files.rows(path, f"{table}/{f}", lo, hi)  # (bools: uint8)
+                    if column is None:  # not a plain column: the general reader
+                        if data is None:
+                            data = read(path, table, fields=fields, rows=(lo, hi))
+                            if len(data) < hi - lo:
+                                raise ConfigError(f"{path}:{table}: the TCM points to row "
+                                                  f"{hi - 1} but the table has fewer rows")
+                        column = np.asarray(data[f])
+                    arrays[f][sel] = column if local is None else column[local]  # casts
             for f, values in arrays.items():
                 self.hits[f"{tier}.{f}"] = values
 
     # -- per-hit and per-event expressions
+    def _simple(self, op: EvtOperation, node) -> np.ndarray | bool | int | float | None:
+        """Comparisons of hit columns and numbers, ``~ & |`` of booleans, with numpy; None for
+        anything else (Polars evaluates it). Gives what the Polars translation gives."""
+        kind = node.op
+        if kind == "const":
+            return node.value if isinstance(node.value, bool | int | float) else None
+        if kind == "name":
+            if node.value in op.parameters:
+                value = op.parameters[node.value]
+                return value if isinstance(value, bool | int | float) else None
+            return self.hits.get(node.value)
+        args = [self._simple(op, a) for a in node.args]
+        if any(a is None for a in args):
+            return None
+        flags = [isinstance(a, bool) or (isinstance(a, np.ndarray) and a.dtype == np.bool_)
+                 for a in args]
+        if kind in _COMPARE and len(args) == 2 and not any(flags):
+            if not any(isinstance(a, np.ndarray) for a in args) or \
+                    any(isinstance(a, np.ndarray) and a.dtype not in _SAME_COMPARE for a in args):
+                return None
+            return _COMPARE[kind](args[0], args[1])
+        if kind == "~" and flags == [True]:
+            return np.logical_not(args[0])
+        if kind in ("&", "|") and all(flags):
+            return (np.logical_and if kind == "&" else np.logical_or)(args[0], args[1])
+        return None
+
     def per_hit(self, op: EvtOperation, expr) -> np.ndarray:
         import polars as pl
 
@@ -216,6 +483,14 @@ class _Chunk:
                                                        if k in op.parameters)))
         if key in self._cache and not any(n.startswith("evt.") for n in names):
             return self._cache[key]
+        simple = self._simple(op, expr.root)
+        if simple is not None:
+            n = len(self.evt_of_hit)
+            if not isinstance(simple, np.ndarray):  # a constant such as "True"
+                simple = np.full(n, simple, dtype=bool if isinstance(simple, bool) else None)
+            if simple.dtype == np.bool_ and simple.shape == (n,):
+                self._cache[key] = simple
+                return simple
         columns = {}
         for name in expr.names():
             if name in op.parameters:
@@ -223,11 +498,13 @@ class _Chunk:
             if name in self.hits:
                 columns[name] = self.hits[name]
             elif name.startswith("evt.") and name[4:] in self.evt:
-                series = self.evt[name[4:]]
-                if isinstance(series.dtype, pl.List):
+                value = self.evt[name[4:]]
+                if _is_list(value):
                     raise ConfigError(f"{self.config.source}: operation {op.name!r}: {name} is a "
                                       "list per event and cannot be used per hit")
-                columns[name] = series.to_numpy()[self.evt_of_hit]
+                if not isinstance(value, np.ndarray):
+                    value = value.to_numpy()
+                columns[name] = value[self.evt_of_hit]
             else:
                 raise ConfigError(f"{self.config.source}: operation {op.name!r}: unknown name {name!r}")
         if not columns:  # a constant expression such as "True": one dummy column sets the height
@@ -253,7 +530,9 @@ class _Chunk:
     def per_event(self, op: EvtOperation):
         import polars as pl
 
-        frame = pl.DataFrame(self.evt) if self.evt else pl.DataFrame({"_": np.zeros(self.n, bool)})
+        used = {n[4:] if n.startswith("evt.") else n for n in op.expression.names()}
+        columns = [_series(c, v) for c, v in self.evt.items() if c in used]
+        frame = pl.DataFrame(columns) if columns else pl.DataFrame({"_": np.zeros(self.n, bool)})
         schema = {**{f"evt.{c}": t for c, t in frame.schema.items()}, **frame.schema}
 
         def resolve(name: str):
@@ -261,7 +540,7 @@ class _Chunk:
                 value = op.parameters[name]
                 return pl.lit(value, dtype=pl.Float64) if isinstance(value, float) else value
             column = name[4:] if name.startswith("evt.") else name
-            if column in frame.columns:
+            if column in frame.columns and column in self.evt:
                 return pl.col(column)
             raise ConfigError(f"{self.config.source}: operation {op.name!r}: unknown name {name!r}")
 
@@ -272,8 +551,6 @@ class _Chunk:
 
     # -- one operation
     def run(self, op: EvtOperation):
-        import polars as pl
-
         from . import kernels
 
         if op.mode is None:
@@ -284,22 +561,38 @@ class _Chunk:
             self._cache[mask_key] = np.isin(self.hits["tcm.table_key"], np.asarray(keys, dtype=np.int64))
         mask = self._cache[mask_key]
         if op.query is not None:
-            mask = mask & self.per_hit(op, op.query).astype(bool)
+            query_key = ("query", mask_key, op.query.text.strip(),
+                         tuple(sorted((k, v) for k, v in op.parameters.items()
+                                      if k in op.query.names())))
+            passing = self._cache.get(query_key)
+            if passing is None:
+                passing = mask & self.per_hit(op, op.query).astype(bool, copy=False)
+                if not any(n.startswith("evt.") for n in op.query.names()):
+                    self._cache[query_key] = passing
+            mask = passing
         values = self.per_hit(op, op.expression)
         if op.mode == "sum":
-            if values.dtype.kind in "biu":
-                values = values.astype(np.int64)
             start = 0 if op.initial is None else op.initial
-            dtype = values.dtype if not (isinstance(start, float) and values.dtype.kind != "f") \
-                else np.dtype(np.float64)
-            out = np.full(self.n, start, dtype=dtype)
-            result = kernels.segment_sum(self.offsets, mask, values.astype(dtype, copy=False), out)
+            if values.dtype.kind == "b":  # a count: exact in any dtype
+                total = kernels.segment_count(self.offsets, mask & values, self.evt_of_hit)
+                dtype = np.dtype(np.float64) if isinstance(start, float) else total.dtype
+                result = np.full(self.n, start, dtype=dtype) + total.astype(dtype, copy=False)
+            else:
+                if values.dtype.kind in "iu":
+                    values = values.astype(np.int64)
+                dtype = values.dtype if not (isinstance(start, float) and values.dtype.kind != "f") \
+                    else np.dtype(np.float64)
+                out = np.full(self.n, start, dtype=dtype)
+                result = kernels.segment_sum(self.offsets, mask, values.astype(dtype, copy=False),
+                                             out, self.evt_of_hit)
         elif op.mode in ("any", "all"):
-            n_pass, n_true = kernels.segment_truth(self.offsets, mask, values.astype(bool))
             initial = bool(op.initial) if op.initial is not None else False
+            n_true = kernels.segment_count(self.offsets, mask & values.astype(bool, copy=False),
+                                           self.evt_of_hit)
             if op.mode == "any":
                 result = (n_true > 0) | initial
             else:
+                n_pass = kernels.segment_count(self.offsets, mask, self.evt_of_hit)
                 result = np.where(n_pass > 0, n_true == n_pass, initial)
         elif op.mode in ("first_at", "last_at"):
             if op.mode_arg not in self.hits:
@@ -308,9 +601,8 @@ class _Chunk:
                         tuple(sorted(op.parameters.items())), op.mode_arg, op.mode)
             best = self._cache.get(pick_key)
             if best is None or any(n.startswith("evt.") for n in op_names(op)):
-                sorter = self.hits[op.mode_arg].astype(np.float64, copy=False)
-                best = kernels.segment_pick(self.offsets, self.evt_of_hit, mask, sorter,
-                                            op.mode == "last_at")
+                best = kernels.segment_pick(self.offsets, self.evt_of_hit, mask,
+                                            self.hits[op.mode_arg], op.mode == "last_at")
                 self._cache[pick_key] = best
             has = best >= 0
             result = _with_default(values[np.where(has, best, 0)] if len(values) else
@@ -322,13 +614,21 @@ class _Chunk:
                 secondary = self.hits[op.sort[1]][chosen].astype(np.float64)
                 if op.sort[0] == "descend":
                     secondary = -secondary
-            else:
-                ordered = np.asarray(keys, dtype=np.int64)  # position of each hit's channel in `channels`
-                by_key = np.argsort(ordered, kind="stable")
-                secondary = by_key[np.searchsorted(ordered[by_key], self.hits["tcm.table_key"][chosen])]
-            order = chosen[np.lexsort((self.hits["tcm.index"][chosen], secondary, evt))]
-            counts = np.bincount(self.evt_of_hit[order], minlength=self.n)
-            result = _list_series(op.name, values[order], counts)
+            else:  # the position of each hit's channel in `channels`
+                ordered = np.asarray(keys, dtype=np.int64)
+                secondary = self.hits["tcm.table_key"][chosen]
+                if len(ordered) > 1 and not np.all(ordered[1:] > ordered[:-1]):
+                    by_key = np.argsort(ordered, kind="stable")  # (else: key order = position)
+                    secondary = by_key[np.searchsorted(ordered[by_key], secondary)]
+            # chosen is in tcm.index order: a stable sort by (event, secondary) keeps it for
+            # ties; no sort at all when every event's hits are in order already (the TCM sorts
+            # coincident hits by channel key, often the order of `channels`)
+            same = evt[1:] == evt[:-1]
+            if np.any(same & (secondary[1:] < secondary[:-1])) or \
+                    (secondary.dtype.kind == "f" and np.isnan(secondary).any()):
+                chosen = chosen[np.lexsort((secondary, evt))]
+            counts = np.bincount(evt, minlength=self.n)
+            result = _Jagged.from_counts(values[chosen], counts)
         else:  # keep_at_ch / keep_at_idx
             ref = op.mode_arg.split(".", 1)[1]
             if ref not in self.evt:
@@ -336,40 +636,48 @@ class _Chunk:
                                   "not an earlier operation")
             match = self.hits["tcm.table_key" if op.mode == "keep_at_ch" else "tcm.index"]
             target = self.evt[ref]
-            if isinstance(target.dtype, pl.List):
-                counts = target.list.len().to_numpy().astype(np.int64)
-                flat = target.explode().to_numpy()
-            else:
-                counts = np.ones(self.n, np.int64)
-                flat = target.to_numpy()
-            flat = np.asarray(flat, dtype=np.float64) if flat.dtype.kind == "f" else flat
-            targets = np.where(np.isfinite(flat), flat, _NO_MATCH).astype(np.int64) \
-                if flat.dtype.kind == "f" else flat.astype(np.int64)
-            target_offsets = np.zeros(self.n + 1, np.int64)
-            np.cumsum(counts, out=target_offsets[1:])
+            is_list = _is_list(target)
             match_key = ("match", mask_key, op.query.text if op.query else None,
                          tuple(sorted(op.parameters.items())), ref, op.mode)
             found = self._cache.get(match_key)
-            if found is None or (op.query is not None and any(n.startswith("evt.") for n in op.query.names())):
+            if found is not None and op.query is not None and \
+                    any(n.startswith("evt.") for n in op.query.names()):
+                found = None
+            target_offsets = None
+            if is_list:
+                if isinstance(target, _Jagged):
+                    counts, flat = target.counts, target.flat
+                else:
+                    counts = target.list.len().to_numpy().astype(np.int64)
+                    flat = target.explode().to_numpy()
+                target_offsets = np.zeros(self.n + 1, np.int64)
+                np.cumsum(counts, out=target_offsets[1:])
+            elif found is None:
+                flat = target if isinstance(target, np.ndarray) else target.to_numpy()
+            if found is None:
+                targets = np.where(np.isfinite(flat), flat, _NO_MATCH).astype(np.int64) \
+                    if flat.dtype.kind == "f" else flat.astype(np.int64, copy=False)
                 found = kernels.segment_match(self.offsets, self.evt_of_hit, mask, match,
                                               target_offsets, targets)
                 self._cache[match_key] = found
             has = found >= 0
             picked = values[np.where(has, found, 0)] if len(values) else np.zeros(len(found), values.dtype)
             picked = _with_default(picked, has, op.initial)
-            result = _list_series(op.name, picked, counts) if isinstance(target.dtype, pl.List) else picked
+            result = _Jagged(picked, target_offsets) if is_list else picked
         return self._finish(op, result)
 
     def _finish(self, op: EvtOperation, result):
+        """The result as a numpy array / _Jagged (a Polars series if it has nulls), cast to
+        the operation's ``dtype`` (with Polars' casting rules)."""
         import polars as pl
 
-        series = result if isinstance(result, pl.Series) else pl.Series(op.name, result)
-        if op.dtype is not None:
-            target = getattr(pl, _DTYPES.get(str(op.dtype), ""), None)
-            if target is None:
-                raise ConfigError(f"{self.config.source}: operation {op.name!r}: unknown dtype {op.dtype!r}")
-            series = series.cast(pl.List(target) if isinstance(series.dtype, pl.List) else target)
-        return series.alias(op.name)
+        if op.dtype is None:
+            return _from_series(result) if isinstance(result, pl.Series) else result
+        target = getattr(pl, _DTYPES.get(str(op.dtype), ""), None)
+        if target is None:
+            raise ConfigError(f"{self.config.source}: operation {op.name!r}: unknown dtype {op.dtype!r}")
+        series = _series(op.name, result)
+        return _from_series(series.cast(pl.List(target) if isinstance(series.dtype, pl.List) else target))
 
     def build(self) -> None:
         for op in self.config.operations:
@@ -388,6 +696,18 @@ def _list_series(name: str, flat: np.ndarray, counts: np.ndarray):
     return pl.Series(name, arrow)
 
 
+def _awkward_field(value):
+    """One event field as an Awkward array (numpy and _Jagged without a copy)."""
+    import awkward as ak
+
+    if isinstance(value, np.ndarray):
+        return ak.Array(ak.contents.NumpyArray(value))
+    if isinstance(value, _Jagged):
+        return ak.Array(ak.contents.ListOffsetArray(ak.index.Index64(value.offsets),
+                                                    ak.contents.NumpyArray(value.flat)))
+    return ak.from_arrow(value.to_arrow(), highlevel=True)
+
+
 def _to_awkward(evt: Mapping[str, Any], config: EvtConfig, units: dict[str, str]):
     """Event fields → nested Awkward record (``a___b`` → ``a/b``) with attributes."""
     import awkward as ak
@@ -395,7 +715,7 @@ def _to_awkward(evt: Mapping[str, Any], config: EvtConfig, units: dict[str, str]
     tree: dict = {}
     ops = {op.name: op for op in config.operations}
     for name in config.outputs:
-        array = ak.from_arrow(evt[name].to_arrow(), highlevel=True)
+        array = _awkward_field(evt[name])
         op = ops[name]
         attrs = {k: v for k, v in op.attrs.items() if k != "hdf5_settings"}
         lower = [n for n in op.expression.names() if n.split(".", 1)[0] not in ("evt", "tcm")
@@ -449,19 +769,25 @@ def build_evt(
     bounds = [(s, min(s + chunk_events, n_events)) for s in range(0, n_events, chunk_events)] or [(0, 0)]
 
     def chunks():
-        for start, stop in bounds:
-            chunk = _Chunk(inputs, start, stop)
-            chunk.build()
-            yield _to_awkward(chunk.evt, cfg, inputs.units)
+        files = _Files()
+        try:
+            for start, stop in bounds:
+                chunk = _Chunk(inputs, files, start, stop)
+                chunk.build()
+                yield _to_awkward(chunk.evt, cfg, inputs.units)
+        finally:
+            files.close()
 
     if outfile is None:
         parts = list(chunks())
         return parts[0] if len(parts) == 1 else ak.concatenate(parts)
 
-    from ..lh5 import write
     from ..lh5.output import atomic_output
+    from ..lh5.write import Appender
 
-    with atomic_output(outfile, overwrite=overwrite) as tmp:
+    # the appender compresses chunk k in threads while chunk k+1 is built
+    with atomic_output(outfile, overwrite=overwrite) as tmp, \
+            Appender(tmp, compression=compression) as out:
         for part in chunks():
-            write(part, tmp, evt_group, mode="append", compression=compression)
+            out.append(part, evt_group)
     return n_events

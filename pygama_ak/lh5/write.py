@@ -6,6 +6,10 @@
   chosen from the row size (never frozen by a tiny first write)
 * default filters: shuffle + gzip level 4; ``compression`` picks lzf, zstd, lz4, bitshuffle
   (hdf5plugin), none, or a waveform codec per field
+* shuffle+gzip datasets are encoded by :mod:`pygama_ak.lh5.deflate` (numpy shuffle, zlib in a
+  thread pool, ``write_direct_chunk``) under the same declared filter pipeline, so any HDF5
+  reader decodes them; :class:`Appender` keeps a file open across appends and compresses
+  one chunk of rows while the caller computes the next
 * a new file is written under a temporary name and renamed when complete
 """
 
@@ -23,6 +27,7 @@ import hdf5plugin
 import numpy as np
 
 from .datatype import Datatype, element_of_dtype, format_datatype, parse_datatype
+from .deflate import ChunkSink
 from .errors import LH5WriteError
 
 MODES = ("write_safe", "append", "overwrite", "overwrite_file", "append_column")
@@ -167,8 +172,11 @@ def _regular_to_numpy(layout: ak.contents.RegularArray) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- the writer
 class _Writer:
-    def __init__(self, file: h5py.File, filename: str, mode: str, settings: _Settings) -> None:
+    def __init__(self, file: h5py.File, filename: str, mode: str, settings: _Settings,
+                 sink: ChunkSink | None = None) -> None:
         self.file, self.filename, self.mode, self.settings = file, filename, mode, settings
+        self.sink = sink  # compresses shuffle+gzip datasets in threads (see .deflate)
+        self._cumulative: list[tuple[np.ndarray, int, np.ndarray]] = []  # recent VoV offsets
 
     def err(self, path: str, reason: str) -> LH5WriteError:
         return LH5WriteError(self.filename, path, reason)
@@ -215,7 +223,10 @@ class _Writer:
         if isinstance(layout, ak.contents.RegularArray):
             return self.regular(parent, name, layout, relpath, append=append)
         if isinstance(layout, ak.contents.ListArray | ak.contents.ListOffsetArray):
-            return self.vov(parent, name, layout.to_ListOffsetArray64(True), relpath, append=append)
+            if not (isinstance(layout, ak.contents.ListOffsetArray) and
+                    layout.offsets.data.dtype == np.int64):  # (vov() handles offsets[0] > 0)
+                layout = layout.to_ListOffsetArray64(True)
+            return self.vov(parent, name, layout, relpath, append=append)
         if isinstance(layout, ak.contents.EmptyArray):
             return self.write(parent, name, layout.to_NumpyArray(np.float64), relpath, append=append)
         raise self.err(path, f"cannot store Awkward layout {type(layout).__name__} in LH5")
@@ -224,20 +235,26 @@ class _Writer:
                 *, append: bool, filters: dict | None = None) -> h5py.Dataset:
         path = f"{parent.name.rstrip('/')}/{name}"
         if data.dtype == np.bool_:
-            data = data.astype(np.uint8)
+            data = data.view(np.uint8)  # numpy bools are the bytes 0 and 1
         if data.dtype.kind == "U":
             data = np.char.encode(data, "utf-8")
         if data.dtype.kind == "S" and data.dtype.itemsize == 0:
             data = data.astype("S1")
-        if name in parent and append:
-            ds = parent[name]
-            self.check_datatype(ds, path, datatype)
-            if ds.shape[1:] != data.shape[1:]:
+        ds = parent.get(name) if append else None
+        if ds is not None:
+            known = self.sink.target_of(ds) if self.sink is not None else None
+            if known is None:  # (a dataset the sink knows was checked by an earlier append)
+                self.check_datatype(ds, path, datatype)
+            row_shape, dtype = (known.row_shape, known.dtype) if known else (ds.shape[1:], ds.dtype)
+            if row_shape != data.shape[1:]:
                 raise self.err(path, f"cannot append rows of shape {data.shape[1:]} to "
-                                     f"dataset of shape {ds.shape[1:]}")
-            if ds.dtype.kind == "S" and data.dtype.itemsize > ds.dtype.itemsize:
+                                     f"dataset of shape {row_shape}")
+            if dtype.kind == "S" and data.dtype.itemsize > dtype.itemsize:
                 raise self.err(path, f"strings of {data.dtype.itemsize} bytes do not fit the "
-                                     f"existing {ds.dtype} dataset")
+                                     f"existing {dtype} dataset")
+            if known is not None or (self.sink is not None and self.sink.accepts(ds)):
+                self.sink.append(ds, data)
+                return ds
             old = ds.shape[0]
             ds.resize(old + len(data), axis=0)
             if len(data):
@@ -248,8 +265,17 @@ class _Writer:
         filters = self.settings.filters(relpath) if filters is None else filters
         row_bytes = data.dtype.itemsize * int(np.prod(data.shape[1:], dtype=np.int64))
         rows = chunk_rows(row_bytes, len(data), bool(filters))
-        ds = parent.create_dataset(name, data=data, maxshape=(None, *data.shape[1:]),
-                                   chunks=(rows, *data.shape[1:]), **filters)
+        shape = dict(maxshape=(None, *data.shape[1:]), chunks=(rows, *data.shape[1:]))
+        if self.sink is not None and len(data) and filters.get("compression") == "gzip":
+            ds = parent.create_dataset(name, shape=(0, *data.shape[1:]), dtype=data.dtype,
+                                       **shape, **filters)
+            if self.sink.accepts(ds):
+                self.sink.append(ds, data)
+            else:
+                ds.resize(len(data), axis=0)
+                ds[...] = data
+        else:
+            ds = parent.create_dataset(name, data=data, **shape, **filters)
         self.set_attrs(ds, datatype, attrs)
         return ds
 
@@ -290,7 +316,7 @@ class _Writer:
             grp = parent[name]
             self.check_datatype(grp, path, datatype)
             cl = grp["cumulative_length"]
-            last = int(cl[-1]) if cl.shape[0] else 0
+            last = self.last_value(cl)
         else:
             if name in parent:
                 del parent[name]
@@ -298,9 +324,26 @@ class _Writer:
             self.set_attrs(grp, datatype, _attrs_from_params(layout))
             last = 0
         self.write(grp, "flattened_data", content, relpath, append=append)
-        cl_data = offsets[1:] + last
-        self.dataset(grp, "cumulative_length", cl_data, "array<1>{real}", {}, relpath, append=append)
+        self.dataset(grp, "cumulative_length", self.cumulative(offsets, last), "array<1>{real}",
+                     {}, relpath, append=append)
         return grp
+
+    def last_value(self, ds: h5py.Dataset) -> int:
+        """The last entry of a 1-d dataset (0 when empty), rows still in the sink included."""
+        if not ds.shape[0]:
+            return 0
+        held = self.sink.last_row(ds) if self.sink is not None else None
+        return int(held if held is not None else ds[-1])
+
+    def cumulative(self, offsets: np.ndarray, last: int) -> np.ndarray:
+        """``offsets[1:] + last``; VoVs with equal offsets (a TCM's two columns) get the same
+        array, so the sink compresses its chunks once."""
+        for kept_offsets, kept_last, cl in self._cumulative:
+            if kept_last == last and np.array_equal(kept_offsets, offsets):
+                return cl
+        cl = offsets[1:] + last if last else offsets[1:]  # (the sink copies nothing)
+        self._cumulative = [*self._cumulative[-1:], (offsets, last, cl)]
+        return cl
 
     def datatype_of(self, layout, path: str) -> Datatype:
         """Datatype a layout will be written with (used for VoV element types)."""
@@ -384,7 +427,7 @@ class _Writer:
         if "encoded_data" in grp and append:
             enc = grp["encoded_data"]
             cl = enc["cumulative_length"]
-            last = int(cl[-1]) if cl.shape[0] else 0
+            last = self.last_value(cl)
         else:
             enc = grp.create_group("encoded_data")
             self.set_attrs(enc, "array<1>{array<1>{real}}", {})
@@ -546,7 +589,12 @@ def write(
         target, h5mode = path, "a"
     try:
         with h5py.File(target, h5mode, locking=False) as f:
-            _write_into(f, path, name, layout, scalar, is_struct, mode, settings)
+            sink = ChunkSink()
+            try:
+                _write_into(f, path, name, layout, scalar, is_struct, mode, settings, sink)
+                sink.close()
+            finally:
+                sink.abort()
         if new_file:
             mask = os.umask(0)
             os.umask(mask)
@@ -559,9 +607,58 @@ def write(
         raise
 
 
-def _write_into(f, filename, name, layout, scalar, is_struct, mode, settings) -> None:
+class Appender:
+    """Append arrays/tables to LH5 objects of one file kept open, chunk after chunk.
+
+    Like :func:`write` with ``mode="append"`` called once per chunk, but the shuffle+gzip
+    compression of a chunk runs in threads while the caller computes the next one, and the
+    rows that do not fill a whole HDF5 chunk wait in memory for the next call, so every HDF5
+    chunk is compressed and written once. The file (created if missing) is complete after
+    :meth:`close` (or the ``with`` block); write it under a temporary name and rename it.
+    Arrays passed to :meth:`append` must not be modified afterwards.
+    """
+
+    def __init__(self, path: str | os.PathLike, *, compression: Any = "gzip") -> None:
+        self.path = os.fspath(path)
+        if os.path.exists(self.path) and not h5py.is_hdf5(self.path):
+            raise LH5WriteError(self.path, "/", "file exists and is not an HDF5 file; not touching it")
+        self.settings = _Settings(compression)
+        self.file = h5py.File(self.path, "a", locking=False)
+        self.sink = ChunkSink()
+
+    def append(self, array, name: str) -> None:
+        """Add the rows of ``array`` to object ``name`` (created by the first call)."""
+        layout, scalar, is_struct = _to_layout(array)
+        _write_into(self.file, self.path, name, layout, scalar, is_struct, "append", self.settings,
+                    self.sink)
+
+    def close(self) -> None:
+        """Store the rows still held, close the file."""
+        try:
+            self.sink.close()
+        finally:
+            self.sink.abort()
+            self.file.close()
+
+    def abort(self) -> None:
+        """Drop what is not stored yet and close the file (it is incomplete: delete it)."""
+        self.sink.abort()
+        self.file.close()
+
+    def __enter__(self) -> Appender:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def _write_into(f, filename, name, layout, scalar, is_struct, mode, settings,
+                sink: ChunkSink | None = None) -> None:
     key = "/" + name.strip("/")
-    writer = _Writer(f, filename, mode, settings)
+    writer = _Writer(f, filename, mode, settings, sink)
     if key in f and mode == "write_safe":
         raise LH5WriteError(filename, key, "object exists; pass mode='overwrite' to replace it, "
                                            "'append' to add rows or 'append_column' to add fields")

@@ -224,7 +224,12 @@ def run_chain(config: str | os.PathLike | Mapping | RunConfig, *, jobs: int | No
     alive = set(cycles)
     summary = {t: TierSummary() for t in TIERS if t in run.tiers}
     own = executor is None
-    executor = executor or make_executor(jobs, scheduler)
+    if executor is None:
+        from ..dsp.warmup import WORKER_PRELOAD, config_modules
+
+        dsp = run.tiers.get("dsp", {}).get("config")
+        preload = [*WORKER_PRELOAD, *(config_modules(dsp) if dsp else [])]
+        executor = make_executor(jobs, scheduler, preload=preload if not scheduler else ())
     try:
         for tier in summary:
             t0 = time.perf_counter()

@@ -35,8 +35,13 @@ def default_jobs() -> int:
 
 
 def make_executor(jobs: int | None = 1, scheduler: str | None = None,
-                  initializer: Callable[[], None] | None = None) -> Executor:
-    """An executor for ``jobs`` workers (None: one per core), or the Dask cluster at ``scheduler``."""
+                  initializer: Callable[[], None] | None = None,
+                  preload: Iterable[str] = ()) -> Executor:
+    """An executor for ``jobs`` workers (None: one per core), or the Dask cluster at ``scheduler``.
+
+    ``preload``: modules the forkserver imports once, so that every worker forked from it starts
+    with them (and the numba kernels they load) ready; ``initializer`` runs in each worker.
+    """
     if scheduler:
         try:
             from distributed import Client
@@ -52,8 +57,10 @@ def make_executor(jobs: int | None = 1, scheduler: str | None = None,
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    return ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("forkserver"),
-                               initializer=initializer)
+    context = multiprocessing.get_context("forkserver")
+    if preload:
+        context.set_forkserver_preload(list(preload))
+    return ProcessPoolExecutor(jobs, mp_context=context, initializer=initializer)
 
 
 def shutdown(executor: Executor) -> None:
