@@ -168,6 +168,12 @@ def test_reflected_convolve_wf_nan_and_fatal():
 
 
 # ---------------------------------------------------------------------------- fft_convolve_wf
+def assert_fft_close(out: np.ndarray, ref: np.ndarray) -> None:
+    """'valid' uses a shorter circular FFT than scipy: equal to float rounding of the scale."""
+    tol = 2e-6 if out.dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(out, ref, rtol=0, atol=tol * float(np.abs(ref).max()))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("mode", "fvs")
 def test_fft_convolve_wf_equals_scipy(dtype, mode):
@@ -178,7 +184,10 @@ def test_fft_convolve_wf_equals_scipy(dtype, mode):
     out = np.zeros((16, out_len(700, 300, mode)), dtype)
     convolutions.fft_convolve_wf(w, k[None, :], np.int8(ord(mode)), out)
     ref = fftconvolve(w, k[None, :], mode=MODES[mode], axes=-1)
-    np.testing.assert_array_equal(out, ref)
+    if mode == "v":
+        assert_fft_close(out, ref)
+    else:
+        np.testing.assert_array_equal(out, ref)
     assert out.dtype == ref.dtype
 
 
@@ -190,13 +199,13 @@ def test_fft_convolve_wf_cached_spectra_follow_the_values():
     for _ in range(2):  # second call reuses both spectra
         out = np.zeros((8, 301), np.float32)
         convolutions.fft_convolve_wf(w, k, v, out)
-        np.testing.assert_array_equal(out, fftconvolve(w, k, mode="valid", axes=-1))
+        assert_fft_close(out, fftconvolve(w, k, mode="valid", axes=-1))
     k[0, 7] += 1  # same arrays, new values: no stale spectrum
     w[3, 50] -= 2
     convolutions.fft_convolve_wf(w, k, v, out)
-    np.testing.assert_array_equal(out, fftconvolve(w, k, mode="valid", axes=-1))
+    assert_fft_close(out, fftconvolve(w, k, mode="valid", axes=-1))
     convolutions.fft_convolve_wf(w, k[0], "v", out)  # 1-d kernel and a str mode
-    np.testing.assert_array_equal(out, fftconvolve(w, k, mode="valid", axes=-1))
+    assert_fft_close(out, fftconvolve(w, k, mode="valid", axes=-1))
 
 
 def test_fft_convolve_wf_nan_rows():
@@ -209,7 +218,7 @@ def test_fft_convolve_wf_nan_rows():
     assert np.isnan(out[1]).all()
     clean = np.where(np.isnan(w).any(axis=1, keepdims=True), 0, w)
     ref = fftconvolve(clean, k, mode="valid", axes=-1)
-    np.testing.assert_array_equal(out[[0, 2, 3, 4]], ref[[0, 2, 3, 4]])
+    assert_fft_close(out[[0, 2, 3, 4]], ref[[0, 2, 3, 4]])
     assert not np.isnan(w[[0, 2, 3, 4]]).any()  # the input is not modified
     k[0, 0] = np.nan
     convolutions.fft_convolve_wf(w, k, np.int8(ord("v")), out)

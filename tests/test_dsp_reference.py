@@ -28,7 +28,10 @@ CASES = [
     ("lh5/L200-comm-20211130-phy-spms.lh5", "L200-comm-20211130-phy-spms-sipm_dsp.lh5", "dsp-sipm.json", None),
 ]
 # column -> (relative tolerance, why)
-EXPLAINED: dict[str, tuple[float, str]] = {}
+_FFT = ("the CUSP/ZAC 'valid' convolutions use a circular FFT of the input's length (6144) instead "
+        "of scipy's n+m-1 (12000): the same sums rounded differently in float32, measured up to "
+        "3e-5 relative on small values (a pile-up row's zacEftp of 7.7 ADC) and <= 4e-7 elsewhere")
+EXPLAINED: dict[str, tuple[float, str]] = {c: (5e-5, _FFT) for c in ("cuspEmax", "cuspEftp", "zacEmax", "zacEftp")}
 
 
 def _tables(path) -> list[str]:

@@ -612,7 +612,11 @@ def fft_convolve_wf(w_in: np.ndarray, kernel: np.ndarray, mode_in: Any, w_out: n
 
 
 def _fft_convolve_2d(in1: np.ndarray, in2: np.ndarray, mode: str) -> np.ndarray:
-    """fftconvolve(in1, in2, mode, axes=-1) for 2-d arrays, as scipy computes it."""
+    """fftconvolve(in1, in2, mode, axes=-1) for 2-d arrays, as scipy computes it.
+
+    Mode ``valid`` uses a circular convolution of the input's length instead (same values to
+    float rounding, about twice as fast for the long CUSP/ZAC kernels).
+    """
     from scipy import fft as sp_fft
 
     n = in1.shape[1]
@@ -623,6 +627,14 @@ def _fft_convolve_2d(in1: np.ndarray, in2: np.ndarray, mode: str) -> np.ndarray:
         in2 = in2.astype(np.float64)
     full = n + m - 1
     complex_result = in1.dtype.kind == "c" or in2.dtype.kind == "c"
+    if mode == "valid" and n >= m and not complex_result:
+        # the valid part of a linear convolution equals that of a circular one of any length
+        # >= n (the wrap-around lands outside it): half the FFT length scipy uses for n + m - 1
+        size = [sp_fft.next_fast_len(n, True)]
+        sp1 = _cached_rfft(_INPUT_SPECTRA, _MAX_INPUTS, in1, size, [1])
+        sp2 = _cached_rfft(_KERNEL_SPECTRA, _MAX_KERNELS, in2, size, [1])
+        ret = sp_fft.irfftn(sp1 * sp2, size, axes=[1])
+        return ret[: max(in1.shape[0], in2.shape[0]), m - 1 : n].copy()
     fshape = [sp_fft.next_fast_len(full, not complex_result)]
     axes = [1]
     if complex_result:
