@@ -275,8 +275,8 @@ def build_dsp(
         counts: dict[str, int] = {}
         from .warmup import WORKER_PRELOAD, config_modules
 
-        pool = jobs > 1 and not scheduler
-        executor = make_executor(jobs, scheduler, preload=[*WORKER_PRELOAD, *config_modules(config_arg)] if pool else ())
+        workers = jobs > 1 or scheduler
+        executor = make_executor(jobs, scheduler, preload=[*WORKER_PRELOAD, *config_modules(config_arg)] if workers else ())
         try:
             for task, (results, units, copied) in zip(tasks, ordered_map(executor, process_chunk, tasks, 2 * max(jobs, 1))):
                 _, table, start, stop = task[:4]

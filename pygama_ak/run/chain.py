@@ -229,7 +229,7 @@ def run_chain(config: str | os.PathLike | Mapping | RunConfig, *, jobs: int | No
 
         dsp = run.tiers.get("dsp", {}).get("config")
         preload = [*WORKER_PRELOAD, *(config_modules(dsp) if dsp else [])]
-        executor = make_executor(jobs, scheduler, preload=preload if not scheduler else ())
+        executor = make_executor(jobs, scheduler, preload=preload)
     try:
         for tier in summary:
             t0 = time.perf_counter()

@@ -26,6 +26,14 @@ class InlineExecutor(Executor):
         return future
 
 
+def import_modules(names: list[str]) -> None:
+    """Import ``names`` (run on workers to load code and numba kernels before the work)."""
+    import importlib
+
+    for name in names:
+        importlib.import_module(name)
+
+
 def default_jobs() -> int:
     """Cores this process may use."""
     try:
@@ -40,7 +48,8 @@ def make_executor(jobs: int | None = 1, scheduler: str | None = None,
     """An executor for ``jobs`` workers (None: one per core), or the Dask cluster at ``scheduler``.
 
     ``preload``: modules the forkserver imports once, so that every worker forked from it starts
-    with them (and the numba kernels they load) ready; ``initializer`` runs in each worker.
+    with them (and the numba kernels they load) ready (on Dask: imported on every worker before
+    the first task); ``initializer`` runs in each pool worker.
     """
     if scheduler:
         try:
@@ -48,6 +57,8 @@ def make_executor(jobs: int | None = 1, scheduler: str | None = None,
         except ImportError as exc:  # pragma: no cover - depends on the extra
             raise RuntimeError("--scheduler needs dask.distributed: pip install 'pygama_ak[dask]'") from exc
         client = Client(scheduler)
+        if preload:
+            client.run(import_modules, list(preload))  # every worker, in parallel
         executor = client.get_executor()
         executor.pygama_ak_client = client  # closed by shutdown()
         return executor
