@@ -244,3 +244,32 @@ def test_identical_calls_are_computed_once(raw_file):
     dsp = build_dsp(raw_file, config=cfg)["ch1/dsp"]
     assert dsp.a.to_list() == dsp.b.to_list()
     assert ak.parameters(dsp.b)["units"] == "ADC"
+
+
+def test_dsp_build_command(raw_file, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from pygama_ak.cli.app import app
+
+    config = tmp_path / "dsp.json"
+    config.write_text(json.dumps({"outputs": ["x"], "processors": {
+        "x": {"function": "baseline * db.k.f", "defaults": {"db.k.f": 2}}}}))
+    db = tmp_path / "db.json"
+    db.write_text(json.dumps({"ch2": {"k": {"f": 3}}}))
+    out = tmp_path / "out_dsp.lh5"
+    runner = CliRunner()
+    result = runner.invoke(app, ["dsp", "build", str(raw_file), "--config", str(config), "--db", str(db),
+                                 "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "2 tables, 12 rows" in result.output
+    from pygama_ak.lh5 import read
+
+    assert read(out, "ch2/dsp").x.to_list() == [450] * 6
+    again = runner.invoke(app, ["dsp", "build", str(raw_file), "--config", str(config), "--out", str(out)])
+    assert again.exit_code != 0 and "--overwrite" in again.output
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"outputs": ["x"], "processors": {"x": "open('f')"}}))
+    result = runner.invoke(app, ["dsp", "build", str(raw_file), "--config", str(bad), "--out", str(tmp_path / "b.lh5")])
+    assert result.exit_code != 0 and "unknown function 'open'" in result.output
