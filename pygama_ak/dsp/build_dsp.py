@@ -8,6 +8,7 @@ renamed when every table is done. Tables with the same layout and database share
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -191,6 +192,7 @@ def _node_attrs(config: DspConfig, outputs: Sequence[str]) -> dict[str, dict]:
 
 
 _CHAINS: dict[tuple, ProcessingChain] = {}
+_RUNNERS = threading.local()  # per thread: Dask workers may run several tasks at once
 
 
 def _chain_for(config: Any, columns: dict[str, InputColumn], db: dict, outputs: list[str] | None) -> ProcessingChain:
@@ -211,7 +213,11 @@ def process_chunk(task: tuple) -> tuple[dict[str, Any], dict[str, str | None], l
     raw_file, table, start, stop, config, db, outputs, block_rows = task
     head = read(raw_file, table, rows=(0, 1))
     columns = input_columns(head)
-    runner = TableRunner(_chain_for(config, columns, db, outputs), block_rows)
+    chain = _chain_for(config, columns, db, outputs)
+    runners = _RUNNERS.__dict__.setdefault("by_chain", {})
+    runner = runners.get((id(chain), block_rows))
+    if runner is None:  # block buffers are allocated once per thread and chain
+        runner = runners[(id(chain), block_rows)] = TableRunner(chain, block_rows)
     inputs = _read_inputs(raw_file, table, runner.chain.needed_inputs(), columns, start, stop, head)
     return runner.run(inputs, stop - start, start), runner.units, runner.copied
 

@@ -59,7 +59,7 @@ def make_executor(jobs: int | None = 1, scheduler: str | None = None,
         client = Client(scheduler)
         if preload:
             client.run(import_modules, list(preload))  # every worker, in parallel
-        executor = client.get_executor()
+        executor = client.get_executor(pure=False)  # a retry must run again, not reuse a result
         executor.pygama_ak_client = client  # closed by shutdown()
         return executor
     jobs = default_jobs() if jobs is None else jobs
