@@ -48,3 +48,24 @@ def lh5_files() -> list[Path]:
         if root.is_dir():
             files += sorted(root.rglob("*.lh5"))
     return files
+
+
+P03_RAW = "lh5/prod-ref-l200/generated/tier/raw/cal/p03/r001"
+P03_CHANNELS = ("ch1084803", "ch1084804", "ch1121600")
+
+
+@pytest.fixture(scope="session")
+def p03_waveforms(testdata_dir) -> tuple:
+    """The 30 real p03 cal waveforms (uint16, 8192 samples at 16 ns) and their DAQ baselines."""
+    import awkward as ak
+    import numpy as np
+
+    from pygama_ak.lh5 import read
+
+    files = sorted((testdata_dir / P03_RAW).glob("*.lh5"))
+    if not files:
+        pytest.skip("p03 raw files not in the test data")
+    tables = [read(path, f"{ch}/raw", fields=["waveform/values", "baseline"])
+              for path in files for ch in P03_CHANNELS]
+    waves = np.concatenate([ak.to_numpy(t.waveform["values"]) for t in tables])
+    return waves, np.concatenate([ak.to_numpy(t.baseline) for t in tables])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import awkward as ak
 import numpy as np
 import pytest
 
@@ -17,24 +16,12 @@ from pygama_ak.dsp.processors._util import (
     per_row,
 )
 from pygama_ak.dsp.processors.baseline import bl_subtract
-from pygama_ak.lh5 import read
-
-RAW_DIR = "lh5/prod-ref-l200/generated/tier/raw/cal/p03/r001"
-CHANNELS = ["ch1084803", "ch1084804", "ch1121600"]
 
 
 @pytest.fixture(scope="module")
-def real(testdata_dir):
+def real(p03_waveforms):
     """The real p03 cal waveforms (uint16, 8192 samples) and their DAQ baselines."""
-    files = sorted((testdata_dir / RAW_DIR).glob("*.lh5"))
-    if not files:
-        pytest.skip("p03 raw files not in the test data")
-    waves, bases = [], []
-    for path in files:
-        for ch in CHANNELS:
-            waves.append(ak.to_numpy(read(path, f"{ch}/raw/waveform")["values"]))
-            bases.append(ak.to_numpy(read(path, f"{ch}/raw/baseline")))
-    return np.concatenate(waves), np.concatenate(bases)
+    return p03_waveforms
 
 
 def test_lookup_finds_it():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import awkward as ak
 import numpy as np
 import pytest
 from scipy.interpolate import CubicSpline
@@ -10,10 +9,6 @@ from scipy.interpolate import CubicSpline
 from pygama_ak.dsp.errors import DSPFatal
 from pygama_ak.dsp.processors import lookup
 from pygama_ak.dsp.processors.fixed_time_pickoff import fixed_time_pickoff
-from pygama_ak.lh5 import read
-
-RAW_DIR = "lh5/prod-ref-l200/generated/tier/raw/cal/p03/r001"
-CHANNELS = ["ch1084803", "ch1084804", "ch1121600"]
 
 
 def mode(char: str) -> np.int8:
@@ -21,17 +16,8 @@ def mode(char: str) -> np.int8:
 
 
 @pytest.fixture(scope="module")
-def waves(testdata_dir):
-    files = sorted((testdata_dir / RAW_DIR).glob("*.lh5"))
-    if not files:
-        pytest.skip("p03 raw files not in the test data")
-    return np.concatenate(
-        [
-            ak.to_numpy(read(path, f"{ch}/raw/waveform")["values"])
-            for path in files
-            for ch in CHANNELS
-        ]
-    ).astype(np.float32)
+def waves(p03_waveforms):
+    return p03_waveforms[0].astype(np.float32)
 
 
 def hermite(w: np.ndarray, t: float) -> float:

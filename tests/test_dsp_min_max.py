@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-import awkward as ak
 import numpy as np
 import pytest
 
 from pygama_ak.dsp.processors import lookup
 from pygama_ak.dsp.processors.min_max import arg_extrema, min_max
-from pygama_ak.lh5 import read
-
-RAW_DIR = "lh5/prod-ref-l200/generated/tier/raw/cal/p03/r001"
-CHANNELS = ["ch1084803", "ch1084804", "ch1121600"]
 
 
 @pytest.fixture(scope="module")
-def waves(testdata_dir):
-    files = sorted((testdata_dir / RAW_DIR).glob("*.lh5"))
-    if not files:
-        pytest.skip("p03 raw files not in the test data")
-    return np.concatenate(
-        [
-            ak.to_numpy(read(path, f"{ch}/raw/waveform")["values"])
-            for path in files
-            for ch in CHANNELS
-        ]
-    )
+def waves(p03_waveforms):
+    return p03_waveforms[0]
 
 
 def expected(x: np.ndarray) -> np.ndarray:

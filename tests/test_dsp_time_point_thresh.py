@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import awkward as ak
 import numpy as np
 import pytest
 
@@ -10,23 +9,12 @@ from pygama_ak.dsp.errors import DSPFatal
 from pygama_ak.dsp.processors import lookup
 from pygama_ak.dsp.processors.baseline import bl_subtract
 from pygama_ak.dsp.processors.time_point_thresh import time_point_thresh
-from pygama_ak.lh5 import read
-
-RAW_DIR = "lh5/prod-ref-l200/generated/tier/raw/cal/p03/r001"
-CHANNELS = ["ch1084803", "ch1084804", "ch1121600"]
 
 
 @pytest.fixture(scope="module")
-def blsub(testdata_dir):
-    files = sorted((testdata_dir / RAW_DIR).glob("*.lh5"))
-    if not files:
-        pytest.skip("p03 raw files not in the test data")
-    waves, bases = [], []
-    for path in files:
-        for ch in CHANNELS:
-            waves.append(ak.to_numpy(read(path, f"{ch}/raw/waveform")["values"]))
-            bases.append(ak.to_numpy(read(path, f"{ch}/raw/baseline")))
-    return bl_subtract(np.concatenate(waves), np.concatenate(bases).astype(np.float32))
+def blsub(p03_waveforms):
+    waves, bases = p03_waveforms
+    return bl_subtract(waves, bases.astype(np.float32))
 
 
 def reference(w: np.ndarray, thr: float, start: int, forward: bool) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import awkward as ak
 import numpy as np
 import pytest
 
@@ -16,24 +15,14 @@ from pygama_ak.dsp.processors.trap_filters import (
     trap_norm,
     trap_pickoff,
 )
-from pygama_ak.lh5 import read
 
-RAW_DIR = "lh5/prod-ref-l200/generated/tier/raw/cal/p03/r001"
-CHANNELS = ["ch1084803", "ch1084804", "ch1121600"]
 I32 = np.int32
 
 
 @pytest.fixture(scope="module")
-def wf_pz(testdata_dir):
-    files = sorted((testdata_dir / RAW_DIR).glob("*.lh5"))
-    if not files:
-        pytest.skip("p03 raw files not in the test data")
-    waves, bases = [], []
-    for path in files:
-        for ch in CHANNELS:
-            waves.append(ak.to_numpy(read(path, f"{ch}/raw/waveform")["values"]))
-            bases.append(ak.to_numpy(read(path, f"{ch}/raw/baseline")))
-    blsub = bl_subtract(np.concatenate(waves), np.concatenate(bases).astype(np.float32))
+def wf_pz(p03_waveforms):
+    waves, bases = p03_waveforms
+    blsub = bl_subtract(waves, bases.astype(np.float32))
     return pole_zero(blsub, np.float32(27460.5))
 
 
