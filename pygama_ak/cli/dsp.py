@@ -25,7 +25,7 @@ def build(
     overwrite: Annotated[bool, typer.Option(help="replace existing outputs")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="worker processes (1: in this process)")] = 1,
     compression: Annotated[str, typer.Option(help="gzip (like lgdo), zstd, lzf, lz4 or none")] = "gzip",
-    chunk_rows: Annotated[int, typer.Option(help="rows per chunk (bounds memory)")] = 3200,
+    chunk_rows: Annotated[int, typer.Option(help="rows per chunk (bounds memory)")] = 1000,
 ) -> None:
     """Run the processing chain over every raw table of each file."""
     from rich.progress import Progress

@@ -20,7 +20,7 @@ from .errors import DSPFatal
 from .units import UNITS
 from .variables import Grid, Var, is_time_unit
 
-DEFAULT_CHUNK_ROWS = 3200
+DEFAULT_CHUNK_ROWS = 1000  # rows read per chunk: bounds memory, balances workers
 
 
 def _units(layout_params: dict) -> str | None:
