@@ -216,8 +216,8 @@ class ArgumentParser:
         shapes = [v.shape for v in (cond, a, b) if isinstance(v, Var)]
         dtype = np.result_type(*[v.dtype if isinstance(v, Var) else _plain(v) for v in (a, b)])
         out = Var(self.chain.temp_name(ast.unparse(tree)), dtype=dtype, shape=max(shapes, key=len), unit=unit)
-        args = [self.chain._input_arg(v, None if isinstance(v, Var) else dtype.char, None, self.where, i)
-                for i, v in enumerate((cond, a, b))]
+        args = [self.chain._input_arg(v, None if isinstance(v, Var) else dtype.char, None, self.where)
+                for v in (cond, a, b)]
 
         def select(c: Any, x: Any, y: Any, o: np.ndarray) -> None:
             o[...] = np.where(_align(c, o), _align(x, o), _align(y, o))

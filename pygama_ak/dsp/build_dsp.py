@@ -7,6 +7,7 @@ renamed when every table is done. Tables with the same layout and database share
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -93,7 +94,6 @@ class TableRunner:
     def __init__(self, chain: ProcessingChain, block_rows: int = DEFAULT_BLOCK_ROWS) -> None:
         self.chain = chain
         self.block_rows = block_rows
-        self.storage = chain.allocate(block_rows)
         self.outputs: dict[str, Var] = {}
         self.units: dict[str, str | None] = {}
         for name in chain.outputs:
@@ -165,13 +165,6 @@ def _to_awkward(results: Mapping[str, Any], units: Mapping[str, str | None], att
     return ak.zip(fields, depth_limit=1)
 
 
-def discover_tables(raw_file: Any) -> list[str]:
-    """Raw tables of a file: ``raw``, ``<group>/raw``, or top-level tables with a waveform."""
-    from ..hit.build_hit import discover_tables as find
-
-    return find(raw_file, tier="raw")
-
-
 def output_table(table: str) -> str:
     """``ch1084803/raw`` → ``ch1084803/dsp`` (every ``raw`` path component becomes ``dsp``)."""
     return "/".join("dsp" if p == "raw" else p for p in table.split("/"))
@@ -206,13 +199,19 @@ def _chain_for(config: Any, columns: dict[str, InputColumn], db: dict, outputs: 
     return chain
 
 
-def process_chunk(task: tuple) -> tuple[dict[str, Any], dict[str, str | None], list[str]]:
-    """Run the chain on rows [start, stop) of one table (in this process or a worker)."""
+@functools.lru_cache(maxsize=64)
+def _table_layout(raw_file: str, table: str, mtime_ns: int) -> tuple[Any, dict[str, InputColumn]]:
+    """First row and input columns of a table, read once per process (``mtime_ns``: cache key)."""
     from ..lh5 import read
 
-    raw_file, table, start, stop, config, db, outputs, block_rows = task
     head = read(raw_file, table, rows=(0, 1))
-    columns = input_columns(head)
+    return head, input_columns(head)
+
+
+def process_chunk(task: tuple) -> tuple[dict[str, Any], dict[str, str | None], list[str]]:
+    """Run the chain on rows [start, stop) of one table (in this process or a worker)."""
+    raw_file, table, start, stop, config, db, outputs, block_rows = task
+    head, columns = _table_layout(raw_file, table, os.stat(raw_file).st_mtime_ns)
     chain = _chain_for(config, columns, db, outputs)
     runners = _RUNNERS.__dict__.setdefault("by_chain", {})
     runner = runners.get((id(chain), block_rows))

@@ -163,7 +163,7 @@ class ProcessingChain:
         return self.add_var(Var(name, kind="const", value=arr, dtype=arr.dtype, shape=arr.shape))
 
     # -- processor calls -------------------------------------------------------------------------
-    def signature_of(self, func: Any, node: Node | None, n_args: int, where: str) -> tuple[str, list[str]]:
+    def signature_of(self, func: Any, node: Node | None, where: str) -> tuple[str, list[str]]:
         sig = node.signature if node else None
         types = node.types if node else None
         if sig is None:
@@ -189,7 +189,7 @@ class ProcessingChain:
     def add_call(self, func: Any, args: list[Any], kwargs: dict[str, Any], node: Node | None,
                  where: str) -> None:
         """Type-select, allocate outputs, convert constants and append the step for one call."""
-        sig, types = self.signature_of(func, node, len(args), where)
+        sig, types = self.signature_of(func, node, where)
         dims, n_in = parse_layout(sig)
         if len(dims) != len(args):
             raise ChainError(f"{where}: {len(args)} arguments given, the signature {sig} needs {len(dims)}")
@@ -209,9 +209,9 @@ class ProcessingChain:
             for name, n in zip(d, shape[len(shape) - len(d):]):
                 if sizes.setdefault(name, n) != n:
                     raise ChainError(f"{where}: dimension {name!r} is {sizes[name]} for one argument and {n} for {self._text(a)}")
-        inputs = {i: self._input_arg(a, c, grid, where, i)
+        inputs = {i: self._input_arg(a, c, grid, where)
                   for i, (a, o, c) in enumerate(zip(args, outputs, chars)) if not o}
-        step_kwargs = {k: self._input_arg(v, None, grid, where, -1) for k, v in kwargs.items()}
+        step_kwargs = {k: self._input_arg(v, None, grid, where) for k, v in kwargs.items()}
         if self._reuse(func, inputs, step_kwargs, args, outputs):
             return
         step_args: list[tuple[str, Any]] = []
@@ -309,7 +309,7 @@ class ProcessingChain:
             return np.can_cast(a.dtype, np.dtype(c), "same_kind")
         return False
 
-    def _input_arg(self, a: Any, c: str | None, grid: Grid | None, where: str, pos: int) -> tuple[str, Any]:
+    def _input_arg(self, a: Any, c: str | None, grid: Grid | None, where: str) -> tuple[str, Any]:
         if isinstance(a, Var):
             if a.is_coord and a.grid is not None and grid is not None and a.grid != grid:
                 a = self.convert_grid(a, grid)
@@ -400,7 +400,7 @@ class ProcessingChain:
         shape = max(shapes, key=len)
         out = self.add_var(Var(self.temp_name(text), dtype=np.dtype(chars[-1]), shape=tuple(shape),
                                unit=unit, is_coord=is_coord, grid=grid))
-        args = [self._input_arg(a, c, grid, where, i) for i, (a, c) in enumerate(zip(operands, chars))]
+        args = [self._input_arg(a, c, grid, where) for a, c in zip(operands, chars)]
         step = Step(f"{ufunc.__name__}({text})", elementwise(ufunc, out.dtype), [*args, ("var", out.name)], {})
         if all(kind == "const" for kind, _ in args):
             self._fold(step, [False] * len(args) + [True])

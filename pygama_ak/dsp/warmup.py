@@ -1,7 +1,7 @@
 """Compile (or load from numba's cache) dsp kernels before the first real run.
 
-``warmup()`` loads every processor family (``pygama-ak warmup``); ``warmup_config(config)``
-only those a config uses, as the initializer of worker processes.
+``warmup()`` loads every processor family (``pygama-ak warmup``); ``config_modules(config)``
+names those a config uses, which worker processes import before their first task.
 """
 
 from __future__ import annotations
@@ -32,11 +32,6 @@ def config_modules(config: str | os.PathLike | Mapping) -> list[str]:
     cfg = parse_config(config)
     return sorted({f"pygama_ak.dsp.processors.{FAMILIES[n.function]}" for n in cfg.nodes.values()
                    if (n.module or "").startswith("dspeed.processors") and n.function in FAMILIES})
-
-
-def warmup_config(config: str | os.PathLike | Mapping) -> dict[str, float]:
-    """Load the kernels of the processors ``config`` names (a worker-process initializer)."""
-    return warmup(m.rsplit(".", 1)[-1] for m in config_modules(config))
 
 
 #: what worker processes import before their first task (with the config's kernel modules)

@@ -24,7 +24,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Executor
+from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -271,8 +271,6 @@ def _run_items(executor: Executor, items: list[Item], retries: int, skip_bad_fil
     attempts = dict.fromkeys(range(len(items)), 0)
     pending = {executor.submit(run_item, item): i for i, item in enumerate(items)}
     done = 0
-    from concurrent.futures import FIRST_COMPLETED, wait
-
     while pending:
         finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
         for future in finished:

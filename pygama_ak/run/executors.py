@@ -43,13 +43,12 @@ def default_jobs() -> int:
 
 
 def make_executor(jobs: int | None = 1, scheduler: str | None = None,
-                  initializer: Callable[[], None] | None = None,
                   preload: Iterable[str] = ()) -> Executor:
     """An executor for ``jobs`` workers (None: one per core), or the Dask cluster at ``scheduler``.
 
     ``preload``: modules the forkserver imports once, so that every worker forked from it starts
     with them (and the numba kernels they load) ready (on Dask: imported on every worker before
-    the first task); ``initializer`` runs in each pool worker.
+    the first task).
     """
     if scheduler:
         try:
@@ -71,7 +70,7 @@ def make_executor(jobs: int | None = 1, scheduler: str | None = None,
     context = multiprocessing.get_context("forkserver")
     if preload:
         context.set_forkserver_preload(list(preload))
-    return ProcessPoolExecutor(jobs, mp_context=context, initializer=initializer)
+    return ProcessPoolExecutor(jobs, mp_context=context)
 
 
 def shutdown(executor: Executor) -> None:
