@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from .chain import DEFAULT_BLOCK_ROWS, InputColumn, ProcessingChain
-from .config import DspConfig, channel_database, parse_config
+from .config import DspConfig, channel_database, parse_config, resolve_friends
 from .errors import DSPFatal
 from .units import UNITS
 from .variables import Grid, Var, is_time_unit
@@ -199,6 +199,10 @@ def _chain_for(config: Any, columns: dict[str, InputColumn], db: dict, outputs: 
     return chain
 
 
+# a table the chain reads: (file, group, prefix, suffix); the raw table has no prefix/suffix
+Source = tuple[str, str, str, str]
+
+
 @functools.lru_cache(maxsize=64)
 def _table_layout(raw_file: str, table: str, mtime_ns: int) -> tuple[Any, dict[str, InputColumn]]:
     """First row and input columns of a table, read once per process (``mtime_ns``: cache key)."""
@@ -208,16 +212,75 @@ def _table_layout(raw_file: str, table: str, mtime_ns: int) -> tuple[Any, dict[s
     return head, input_columns(head)
 
 
+def _chain_name(name: str, columns: Mapping[str, InputColumn], prefix: str, suffix: str) -> str:
+    """A source column's name in the chain: ``prefix + name + suffix`` (``w__t0`` keeps its tail)."""
+    if name.endswith("__t0") and name[: -len("__t0")] in columns:
+        return f"{prefix}{name[: -len('__t0')]}{suffix}__t0"
+    return f"{prefix}{name}{suffix}"
+
+
+def source_layouts(sources: Sequence[Source]) -> tuple[list[tuple[Any, dict[str, InputColumn]]],
+                                                        dict[str, InputColumn], dict[str, tuple[int, str]]]:
+    """Per source (head, columns); the merged chain columns; chain name → (source, column).
+
+    The raw table's columns win over a friend's column of the same (prefixed) name.
+    """
+    layouts, merged, origin = [], {}, {}
+    for i, (file, group, prefix, suffix) in enumerate(sources):
+        head, columns = _table_layout(file, group, os.stat(file).st_mtime_ns)
+        layouts.append((head, columns))
+        for name, col in columns.items():
+            new = _chain_name(name, columns, prefix, suffix)
+            if new in merged:
+                continue
+            grid = col.grid
+            if grid is not None and grid.offset_var:
+                grid = Grid(grid.period, grid.unit, _chain_name(grid.offset_var, columns, prefix, suffix),
+                            grid.offset)
+            merged[new] = InputColumn(col.dtype, col.shape, col.unit, grid)
+            origin[new] = (i, name)
+    return layouts, merged, origin
+
+
+def _read_sources(sources: Sequence[Source], names: Sequence[str], start: int, stop: int) -> dict[str, np.ndarray]:
+    """The chain inputs ``names`` of rows [start, stop), each read from its own table."""
+    layouts, _, origin = source_layouts(sources)
+    out: dict[str, np.ndarray] = {}
+    for i, (file, group, _, _) in enumerate(sources):
+        wanted = {origin[n][1]: n for n in names if origin[n][0] == i}
+        if wanted:
+            head, columns = layouts[i]
+            values = _read_inputs(file, group, list(wanted), columns, start, stop, head)
+            out.update({wanted[k]: v for k, v in values.items()})
+    return out
+
+
+def _read_copied(sources: Sequence[Source], names: Sequence[str], start: int, stop: int) -> Any:
+    """Input columns written unchanged to the output, rows [start, stop), under their chain names."""
+    import awkward as ak
+
+    from ..lh5 import read
+
+    _, _, origin = source_layouts(sources)
+    fields: dict[str, Any] = {}
+    for i, (file, group, _, _) in enumerate(sources):
+        wanted = {origin[n][1]: n for n in names if origin[n][0] == i}
+        if wanted:
+            chunk = read(file, group, fields=list(wanted), rows=(start, stop))
+            fields.update({wanted[k]: chunk[k] for k in wanted})
+    return ak.zip({n: fields[n] for n in names}, depth_limit=1)
+
+
 def process_chunk(task: tuple) -> tuple[dict[str, Any], dict[str, str | None], list[str]]:
-    """Run the chain on rows [start, stop) of one table (in this process or a worker)."""
-    raw_file, table, start, stop, config, db, outputs, block_rows = task
-    head, columns = _table_layout(raw_file, table, os.stat(raw_file).st_mtime_ns)
+    """Run the chain on rows [start, stop) of one table and its friends (here or in a worker)."""
+    sources, start, stop, config, db, outputs, block_rows = task
+    _, columns, _ = source_layouts(sources)
     chain = _chain_for(config, columns, db, outputs)
     runners = _RUNNERS.__dict__.setdefault("by_chain", {})
     runner = runners.get((id(chain), block_rows))
     if runner is None:  # block buffers are allocated once per thread and chain
         runner = runners[(id(chain), block_rows)] = TableRunner(chain, block_rows)
-    inputs = _read_inputs(raw_file, table, runner.chain.needed_inputs(), columns, start, stop, head)
+    inputs = _read_sources(sources, runner.chain.needed_inputs(), start, stop)
     return runner.run(inputs, stop - start, start), runner.units, runner.copied
 
 
@@ -250,7 +313,6 @@ def build_dsp(
 
     from ..configs import load_config
     from ..hit.build_hit import select_tables
-    from ..lh5 import read
     from ..lh5.output import atomic_output
     from ..lh5.read import read_n_rows
     from ..lh5.write import Appender
@@ -267,14 +329,25 @@ def build_dsp(
     wanted = list(outputs) if outputs is not None else None
     attrs = _node_attrs(cfg, wanted or cfg.outputs)
     tasks = []
+    totals: dict[str, int] = {}
     for table in names:
         total = read_n_rows(raw_file, table) or 0
         if n_rows is not None:
             total = min(total, n_rows)
+        totals[table] = total
         db = channel_database(database, table)
+        sources: tuple[Source, ...] = ((os.fspath(raw_file), table, "", ""),)
+        for friend in resolve_friends(cfg, db):
+            if not os.path.isfile(friend.file):
+                raise ChainError(f"{cfg.source}: friend input file {friend.file} (for {table}) does not exist")
+            rows = read_n_rows(friend.file, friend.group)
+            if rows is None or rows < total:
+                raise ChainError(f"{cfg.source}: friend input {friend.file}:{friend.group} has {rows} rows, "
+                                 f"{raw_file}:{table} has {total}")
+            sources += ((friend.file, friend.group, friend.prefix, friend.suffix),)
         for start in range(0, max(total, 1), chunk_rows):
             stop = min(start + chunk_rows, total)
-            tasks.append((os.fspath(raw_file), table, start, stop, config_arg, db, wanted, block_rows))
+            tasks.append((sources, start, stop, config_arg, db, wanted, block_rows))
 
     def process(sink: Callable[[str, Any], None]) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -284,13 +357,14 @@ def build_dsp(
         executor = make_executor(jobs, scheduler, preload=[*WORKER_PRELOAD, *config_modules(config_arg)] if workers else ())
         try:
             for task, (results, units, copied) in zip(tasks, ordered_map(executor, process_chunk, tasks, 2 * max(jobs, 1))):
-                _, table, start, stop = task[:4]
-                extra = read(raw_file, table, fields=copied, rows=(start, stop)) if copied else None
+                sources, start, stop = task[:3]
+                table = sources[0][1]
+                extra = _read_copied(sources, copied, start, stop) if copied else None
                 out_name = output_table(table)
                 sink(out_name, _to_awkward(results, units, attrs, extra))
                 counts[out_name] = counts.get(out_name, 0) + stop - start
                 if progress is not None:
-                    progress(table, stop, task[3])
+                    progress(table, stop, totals[table])
         finally:
             shutdown(executor)
         return counts

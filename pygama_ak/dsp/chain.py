@@ -18,6 +18,7 @@ import numpy as np
 from .arguments import ArgumentParser, Char, KeywordArg
 from .config import DspConfig, Node, substitute_db
 from .errors import ChainError, DSPFatal
+from .factory import build_factory
 from .steps import Step, convert_coordinate, elementwise
 from .units import Quantity, in_samples
 from .variables import Grid, Var, is_time_unit
@@ -128,6 +129,8 @@ class ProcessingChain:
                 self.vars[name] = result
             return
         func = self.resolve_function(node, where)
+        if node.init_args is not None:
+            func = build_factory(func, self, node, where)
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
         for raw in node.args:

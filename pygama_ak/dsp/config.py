@@ -50,13 +50,60 @@ class Node:
         return self.module is None
 
 
+@dataclass(frozen=True)
+class FriendInput:
+    """A friend table (config ``inputs``): joined row by row to the raw table.
+
+    ``file`` and ``group`` may be whole ``db.a.b`` references, resolved per channel; the friend's
+    columns are known to the chain as ``prefix + name + suffix``.
+    """
+
+    file: str
+    group: str
+    prefix: str = ""
+    suffix: str = ""
+
+
 @dataclass
 class DspConfig:
-    """A whole config: requested outputs and the nodes by output name."""
+    """A whole config: requested outputs, the nodes by output name and friend tables."""
 
     outputs: list[str]
     nodes: dict[str, Node]  # output name -> node (several names share a node)
     source: str  # file name or "<dict>", for messages
+    friends: list[FriendInput] = field(default_factory=list)
+
+
+FRIEND_KEYS = {"file", "group", "prefix", "suffix"}
+
+
+def _friends(value: Any, name: str) -> list[FriendInput]:
+    entries = [value] if isinstance(value, Mapping) else as_list(value)
+    friends = []
+    for i, entry in enumerate(entries):
+        where = f"{name}: inputs[{i}]"
+        if not isinstance(entry, Mapping):
+            raise ChainError(f"{where}: expected a mapping with 'file' and 'group'")
+        bad = sorted(set(entry) - FRIEND_KEYS)
+        if bad:
+            raise ChainError(f"{where}: unknown key {bad[0]!r} (allowed: file, group, prefix, suffix)")
+        missing = [k for k in ("file", "group") if k not in entry]
+        if missing:
+            raise ChainError(f"{where}: missing key {missing[0]!r}")
+        friends.append(FriendInput(str(entry["file"]), str(entry["group"]),
+                                   str(entry.get("prefix") or ""), str(entry.get("suffix") or "")))
+    return friends
+
+
+def resolve_friends(config: DspConfig, db: Mapping) -> list[FriendInput]:
+    """The config's friend tables with ``db.`` references of ``file``/``group`` looked up."""
+    out = []
+    for i, friend in enumerate(config.friends):
+        where = f"{config.source}: inputs[{i}]"
+        file, group = (substitute_db(v, db, {}, where) if _DB_REF.fullmatch(v) else v
+                       for v in (friend.file, friend.group))
+        out.append(FriendInput(os.fspath(file), str(group), friend.prefix, friend.suffix))
+    return out
 
 
 def split_key(key: str) -> list[str]:
@@ -156,15 +203,14 @@ def parse_config(source: str | os.PathLike | Mapping) -> DspConfig:
     unknown = sorted(set(data) - TOP_KEYS)
     if unknown:
         raise ChainError(f"{name}: unknown key {unknown[0]!r} (allowed: {', '.join(sorted(TOP_KEYS))})")
-    if "inputs" in data:
-        raise ChainError(f"{name}: 'inputs' (friend tables) is not supported yet")
     nodes: dict[str, Node] = {}
     for key, value in (data["processors"] or {}).items():
         node = _normalise(key, value, f"{name}: processor {key!r}")
         for n in node.names:
             nodes[n] = node
     outputs = [str(o) for o in as_list(data.get("outputs"))]
-    return DspConfig(outputs=outputs, nodes=nodes, source=name)
+    return DspConfig(outputs=outputs, nodes=nodes, source=name,
+                     friends=_friends(data.get("inputs") or [], name))
 
 
 def channel_database(database: Mapping | str | os.PathLike | None, table: str) -> dict:
