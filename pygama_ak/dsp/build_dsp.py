@@ -317,6 +317,7 @@ def build_dsp(
     from ..lh5.read import read_n_rows
     from ..lh5.write import Appender
     from ..run import make_executor, ordered_map, shutdown
+    from ..run.executors import process_pool
     from .errors import ChainError
 
     cfg = parse_config(config)  # fails early on a bad config
@@ -353,10 +354,16 @@ def build_dsp(
         counts: dict[str, int] = {}
         from .warmup import WORKER_PRELOAD, config_modules
 
-        workers = jobs > 1 or scheduler
-        executor = make_executor(jobs, scheduler, preload=[*WORKER_PRELOAD, *config_modules(config_arg)] if workers else ())
+        preload = [*WORKER_PRELOAD, *config_modules(config_arg)] if jobs > 1 or scheduler else []
+        if scheduler:
+            executor, ahead, work_here = make_executor(jobs, scheduler, preload), 2 * max(jobs, 1), False
+        elif jobs > 1:  # this process works too, from the start, beside jobs - 1 workers
+            executor, ahead, work_here = process_pool(jobs - 1, preload), 2 * (jobs - 1), True
+        else:
+            executor, ahead, work_here = make_executor(1), 1, False
         try:
-            for task, (results, units, copied) in zip(tasks, ordered_map(executor, process_chunk, tasks, 2 * max(jobs, 1))):
+            results_in_order = ordered_map(executor, process_chunk, tasks, ahead, work_here)
+            for task, (results, units, copied) in zip(tasks, results_in_order):
                 sources, start, stop = task[:3]
                 table = sources[0][1]
                 extra = _read_copied(sources, copied, start, stop) if copied else None

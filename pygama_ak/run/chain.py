@@ -2,7 +2,7 @@
 
 A run config (YAML/JSON) names the inputs, the output folder and one entry per tier::
 
-    inputs: ["daq/*.fcio"]              # DAQ files or globs, relative to the config file
+    inputs: ["daq/*.fcio"]              # DAQ files (any supported format) or globs, relative to it
     output: gen                        # gen/tier/<tier>/<cycle>-tier_<tier>.lh5
     tiers:
       raw: {out_spec: raw-spec.json}   # optional daq2lh5 routing (default: ch{key}/raw)
@@ -34,7 +34,12 @@ TIERS = ("raw", "dsp", "hit", "tcm", "evt")
 UPSTREAM = {"raw": (), "dsp": ("raw",), "hit": ("dsp",), "tcm": ("raw",), "evt": ("tcm", "dsp", "hit")}
 STAMP_INPUTS = "pygama_ak_inputs"
 STAMP_CONFIG = "pygama_ak_config"
-DEFAULT_RAW_SPEC = {"FCEventDecoder": {"ch{key}/raw": {"key_list": ["*"]}}}  # LEGEND layout
+# LEGEND layout: the waveform table of every channel as ch{key}/raw, whatever the DAQ format
+# (a decoder the file does not have is simply not used)
+WAVEFORM_DECODERS = ("FCEventDecoder", "ORFCIOEventDecoder", "ORFlashCamADCWaveformDecoder",
+                     "ORFlashCamWaveformDecoder", "ORSIS3302DecoderForEnergy", "ORSIS3316WaveformDecoder",
+                     "ORGretina4MWaveformDecoder", "CompassEventDecoder", "LLAMAEventDecoder")
+DEFAULT_RAW_SPEC = {decoder: {"ch{key}/raw": {"key_list": ["*"]}} for decoder in WAVEFORM_DECODERS}
 
 
 @dataclass

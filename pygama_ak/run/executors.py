@@ -64,13 +64,18 @@ def make_executor(jobs: int | None = 1, scheduler: str | None = None,
     jobs = default_jobs() if jobs is None else jobs
     if jobs <= 1:
         return InlineExecutor()
+    return process_pool(jobs, preload)
+
+
+def process_pool(workers: int, preload: Iterable[str] = ()) -> Executor:
+    """A forkserver ``ProcessPoolExecutor`` of ``workers`` processes whose server preloads ``preload``."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("forkserver")
     if preload:
         context.set_forkserver_preload(list(preload))
-    return ProcessPoolExecutor(jobs, mp_context=context)
+    return ProcessPoolExecutor(workers, mp_context=context)
 
 
 def shutdown(executor: Executor) -> None:
@@ -85,12 +90,45 @@ def shutdown(executor: Executor) -> None:
 
 
 def ordered_map(executor: Executor, fn: Callable[[Any], Any], items: Iterable[Any],
-                ahead: int) -> Iterator[Any]:
-    """``fn`` over ``items`` in order, with at most ``ahead`` calls in flight (bounded memory)."""
-    pending: deque[Future] = deque()
-    for item in items:
-        pending.append(executor.submit(fn, item))
-        if len(pending) >= ahead:
-            yield pending.popleft().result()
-    while pending:
-        yield pending.popleft().result()
+                ahead: int, work_here: bool = False) -> Iterator[Any]:
+    """``fn`` over ``items`` in order, with at most ``ahead`` calls in flight (bounded memory).
+
+    ``work_here``: this process runs items too, whenever the executor already has ``ahead``
+    calls in flight and the oldest has not finished. It starts working at once, while pool
+    workers are still starting, and then shares the items with them (so ``--jobs N`` is this
+    process plus N − 1 workers).
+    """
+    pending: deque[tuple[Future, bool]] = deque()  # (future, submitted to the executor)
+    in_pool = 0  # calls submitted to the executor and not yet collected
+    source = iter(items)
+    exhausted = False
+
+    def collect() -> Any:
+        nonlocal in_pool
+        future, pooled = pending.popleft()
+        in_pool -= pooled
+        return future.result()
+
+    while True:
+        while not exhausted and in_pool < ahead:
+            item = next(source, _DONE)
+            if item is _DONE:
+                exhausted = True
+                break
+            pending.append((executor.submit(fn, item), True))
+            in_pool += 1
+        while pending and pending[0][0].done():
+            yield collect()
+        if work_here and not exhausted and len(pending) < 2 * ahead:
+            item = next(source, _DONE)
+            if item is _DONE:
+                exhausted = True
+            else:
+                pending.append((InlineExecutor().submit(fn, item), False))
+        elif pending:
+            yield collect()
+        elif exhausted:
+            return
+
+
+_DONE = object()
