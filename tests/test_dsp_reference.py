@@ -72,3 +72,17 @@ def test_dsp_equals_dspeed(testdata_dir, reference_dir, raw, ref, config, databa
             assert ak.parameters(ours[field]).get("units") == ak.parameters(expected[field]).get("units"), \
                 f"{table}.{field}: units"
             assert_column_equal(ours[field], expected[field], f"{ref}:{table}.{field}")
+
+
+def test_two_processes_write_the_same_file_as_one(testdata_dir, reference_dir, tmp_path):
+    """--jobs 2 (this process and a forked worker sharing 4-row chunks) equals dspeed too."""
+    raw, ref, config, database = CASES[0]
+    ref_path = reference_dir / "dsp" / ref
+    out = tmp_path / "two.lh5"
+    build_dsp(testdata_dir / raw, out, config=reference_dir / "configs" / config, database=database,
+              jobs=2, chunk_rows=4)
+    for table in _tables(ref_path):
+        expected, ours = read(ref_path, table), read(out, table)
+        assert len(ours) == len(expected), table
+        for field in expected.fields:
+            assert_column_equal(ours[field], expected[field], f"jobs=2 {table}.{field}")

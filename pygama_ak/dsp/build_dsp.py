@@ -271,15 +271,22 @@ def _read_copied(sources: Sequence[Source], names: Sequence[str], start: int, st
     return ak.zip({n: fields[n] for n in names}, depth_limit=1)
 
 
-def process_chunk(task: tuple) -> tuple[dict[str, Any], dict[str, str | None], list[str]]:
-    """Run the chain on rows [start, stop) of one table and its friends (here or in a worker)."""
-    sources, start, stop, config, db, outputs, block_rows = task
+def runner_for(task: tuple) -> TableRunner:
+    """The runner of a chunk's table: its chain is built (and its kernels loaded) on first use."""
+    sources, _, _, config, db, outputs, block_rows = task
     _, columns, _ = source_layouts(sources)
     chain = _chain_for(config, columns, db, outputs)
     runners = _RUNNERS.__dict__.setdefault("by_chain", {})
     runner = runners.get((id(chain), block_rows))
     if runner is None:  # block buffers are allocated once per thread and chain
         runner = runners[(id(chain), block_rows)] = TableRunner(chain, block_rows)
+    return runner
+
+
+def process_chunk(task: tuple) -> tuple[dict[str, Any], dict[str, str | None], list[str]]:
+    """Run the chain on rows [start, stop) of one table and its friends (here or in a worker)."""
+    sources, start, stop = task[:3]
+    runner = runner_for(task)
     inputs = _read_sources(sources, runner.chain.needed_inputs(), start, stop)
     return runner.run(inputs, stop - start, start), runner.units, runner.copied
 
@@ -357,8 +364,9 @@ def build_dsp(
         preload = [*WORKER_PRELOAD, *config_modules(config_arg)] if jobs > 1 or scheduler else []
         if scheduler:
             executor, ahead, work_here = make_executor(jobs, scheduler, preload), 2 * max(jobs, 1), False
-        elif jobs > 1:  # this process works too, from the start, beside jobs - 1 workers
-            executor, ahead, work_here = process_pool(jobs - 1, preload), 2 * (jobs - 1), True
+        elif jobs > 1:  # this process works too, beside jobs - 1 workers
+            runner_for(tasks[0])  # workers forked from here start with the chain built
+            executor, ahead, work_here = process_pool(jobs - 1, preload, inherit=True), 2 * (jobs - 1), True
         else:
             executor, ahead, work_here = make_executor(1), 1, False
         try:

@@ -67,11 +67,21 @@ def make_executor(jobs: int | None = 1, scheduler: str | None = None,
     return process_pool(jobs, preload)
 
 
-def process_pool(workers: int, preload: Iterable[str] = ()) -> Executor:
-    """A forkserver ``ProcessPoolExecutor`` of ``workers`` processes whose server preloads ``preload``."""
+def process_pool(workers: int, preload: Iterable[str] = (), inherit: bool = False) -> Executor:
+    """A ``ProcessPoolExecutor`` of ``workers`` processes.
+
+    ``inherit``: fork the workers from this process, so they start at once with everything it
+    has loaded (code, numba kernels, built chains); only on Linux and only while this process
+    runs a single thread (forking a threaded process can inherit a held lock). Otherwise the
+    workers come from a forkserver that imports ``preload`` once.
+    """
     import multiprocessing
+    import sys
+    import threading
     from concurrent.futures import ProcessPoolExecutor
 
+    if inherit and sys.platform == "linux" and threading.active_count() == 1:
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
     context = multiprocessing.get_context("forkserver")
     if preload:
         context.set_forkserver_preload(list(preload))
