@@ -27,6 +27,7 @@ from .evt import app as evt_app
 from .hit import app as hit_app
 from .query import app as query_app
 from .raw import app as raw_app
+from .simulate import simulate as simulate_command
 from .tcm import app as tcm_app
 
 app = typer.Typer(
@@ -45,6 +46,7 @@ app.add_typer(tcm_app, name="tcm")
 app.add_typer(evt_app, name="evt")
 app.add_typer(query_app, name="query")
 app.command("chain")(chain_command)
+app.command("simulate")(simulate_command)
 
 
 # ----------------------------------------------------------------------------- top level
