@@ -88,3 +88,11 @@ def test_process_pool_workers_are_separate_processes():
         assert pool.submit(os.getpid).result() != os.getpid()
     finally:
         pool.shutdown()
+
+
+def test_freed_memory_is_kept_on_linux():
+    import sys
+
+    from pygama_ak.run.executors import keep_freed_memory
+
+    assert keep_freed_memory() is sys.platform.startswith("linux")
