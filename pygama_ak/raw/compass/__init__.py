@@ -1,0 +1,1 @@
+"""CAEN CoMPASS binary files (DT57xx digitizers): :class:`.stream.CompassStream`."""

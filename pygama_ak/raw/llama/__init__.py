@@ -1,0 +1,1 @@
+"""llamaDAQ files (Struck SIS3316 digitizers): :class:`.stream.LlamaStream`."""
