@@ -1,31 +1,45 @@
 """The simulators of each DAQ format, by name, for ``pygama-ak simulate``.
 
-Every entry is ``"module:function"``; the function writes ``n_events`` events of a Th-228
-calibration-like run to a path and is called as ``function(path, n_events, seed=...)``.
+Every simulator writes ``n_events`` events of a Th-228 calibration-like run (HPGe pulses) to a
+path and returns the path; the format modules hold the detailed writers and their options.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable
 from pathlib import Path
 
-SIMULATORS: dict[str, str] = {
-    "fcio": "pygama_ak.daq.simulate:simulate_fcio",
+
+def _fcio(path: str | os.PathLike, n_events: int, seed: int) -> Path:
+    from .simulate import simulate_fcio
+
+    return simulate_fcio(path, n_events, seed=seed)
+
+
+def _compass(path: str | os.PathLike, n_events: int, seed: int) -> Path:
+    from .simulate_compass import simulate_compass
+
+    return simulate_compass(path, n_events, seed=seed).path  # DT5730 with its settings XML
+
+
+def _llama(path: str | os.PathLike, n_events: int, seed: int) -> Path:
+    from .simulate_llama import all_format_channels, simulate_llama
+
+    return simulate_llama(path, n_events, all_format_channels(0b1111), seed=seed).path
+
+
+SIMULATORS: dict[str, Callable[[str | os.PathLike, int, int], Path]] = {
+    "fcio": _fcio,
+    "compass": _compass,
+    "llamadaq": _llama,
 }
-
-
-def simulator(name: str) -> Callable[..., Path]:
-    """The simulator of format ``name`` (see :data:`SIMULATORS`)."""
-    try:
-        target = SIMULATORS[name.lower()]
-    except KeyError:
-        raise ValueError(f"no simulator for format {name!r}; known: {', '.join(SIMULATORS)}") from None
-    module, _, func = target.partition(":")
-    return getattr(importlib.import_module(module), func)
 
 
 def simulate(name: str, path: str | os.PathLike, n_events: int, *, seed: int = 1) -> Path:
     """Write ``n_events`` simulated events in format ``name`` to ``path``; returns the path."""
-    return Path(simulator(name)(path, n_events, seed=seed))
+    try:
+        writer = SIMULATORS[name.lower()]
+    except KeyError:
+        raise ValueError(f"no simulator for format {name!r}; known: {', '.join(SIMULATORS)}") from None
+    return Path(writer(path, n_events, seed))
