@@ -12,7 +12,6 @@ traceback instead.
 
 from __future__ import annotations
 
-import os
 import time
 from enum import Enum
 from pathlib import Path
@@ -140,12 +139,14 @@ def lh5_export(
     lists, units as Arrow field metadata)."""
     with user_errors():
         t0 = time.perf_counter()
+        from pygama_ak.query.export import write_arrow_parquet
+
         if out.exists() and not overwrite:
             raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
         selected = [f.strip() for f in fields.split(",") if f.strip()] if fields else None
         table = _read_as_arrow(file, name, selected)
         codec = None if compression is Compression.none else compression.value
-        _write_parquet_atomic(table, out, compression=codec, overwrite=overwrite)
+        write_arrow_parquet(table, out, compression=codec, overwrite=overwrite)
         seconds = time.perf_counter() - t0
         size = out.stat().st_size
         typer.echo(f"wrote {table.num_rows} rows × {table.num_columns} columns of {name} to "
@@ -168,45 +169,6 @@ def _read_as_arrow(file: Path, name: str, fields: list[str] | None) -> Any:
         column = name.strip("/").rsplit("/", 1)[-1] or "values"
         data = ak.Array(ak.contents.RecordArray([ak.to_layout(data)], [column]))
     return to_arrow(data)
-
-
-def _write_parquet_atomic(table: Any, out: Path, *, compression: str | None,
-                          overwrite: bool) -> None:
-    """Write to a temporary file beside ``out``, then move it into place (never half a file;
-    without ``overwrite`` an ``out`` that appeared meanwhile is not replaced)."""
-    import tempfile
-
-    import pyarrow.parquet as pq
-
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        pq.write_table(table, tmp, compression=compression)
-        os.chmod(tmp, 0o666 & ~_umask())
-        if overwrite:
-            os.replace(tmp, out)
-        else:
-            try:
-                os.link(tmp, out)  # atomic and fails when out exists
-            except FileExistsError:
-                raise FileExistsError(f"{out} exists; pass --overwrite to replace it") from None
-            except OSError:  # no hard links on this file system
-                if out.exists():
-                    raise FileExistsError(
-                        f"{out} exists; pass --overwrite to replace it") from None
-                os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def main() -> None:

@@ -108,6 +108,25 @@ def write_parquet(frame: pl.LazyFrame | pl.DataFrame, out: str | os.PathLike, *,
     return rows
 
 
+def write_arrow_parquet(table: Any, out: str | os.PathLike, *, overwrite: bool = False,
+                        compression: str | None = "zstd") -> int:
+    """Write a ``pyarrow.Table`` to ``out`` atomically (units already in its schema); returns rows."""
+    import pyarrow.parquet as pq
+
+    out = Path(out)
+    folder = _check_target(out, overwrite)
+    fd, name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        pq.write_table(table, tmp, compression=compression)
+        os.chmod(tmp, 0o666 & ~_umask())
+        _move(tmp, out, overwrite)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return table.num_rows
+
+
 def _move(tmp: Path, out: Path, overwrite: bool) -> None:
     if overwrite:
         os.replace(tmp, out)
