@@ -84,3 +84,30 @@ def test_arg_extrema_helper():
     assert arg_extrema(x) == (1, 5, False)
     x[2] = np.nan
     assert arg_extrema(x)[2]
+
+
+# ----------------------------------------------------------------------------- min_max_norm
+def test_min_max_norm(waves):
+    from pygama_ak.dsp.processors.min_max import min_max_norm
+
+    assert lookup("min_max_norm") is min_max_norm
+    assert min_max_norm.signature == "(n),(),()->(n)" and min_max_norm.types == ["fff->f", "ddd->d"]
+    x = waves[:6].astype(np.float32) - np.float32(waves[:6].mean())
+    a_min, a_max = x.min(axis=1), x.max(axis=1)
+    out = min_max_norm(x, a_min, a_max)
+    scale = np.maximum(np.abs(a_min), np.abs(a_max))
+    np.testing.assert_array_equal(out, x / scale[:, None])
+    assert np.abs(out).max() == 1
+
+
+def test_min_max_norm_zero_and_nan():
+    from pygama_ak.dsp.processors.min_max import min_max_norm
+
+    x = np.array([[1.0, -4.0, 2.0]] * 5)
+    x[4, 1] = np.nan
+    a_min = np.array([-4.0, 0.0, -4.0, -4.0, -4.0])
+    a_max = np.array([2.0, 2.0, 0.0, np.nan, 2.0])
+    out = min_max_norm(x, a_min, a_max)
+    np.testing.assert_array_equal(out[0], x[0] / 4)
+    np.testing.assert_array_equal(out[1:3], x[1:3])  # a zero extreme: copied
+    assert np.isnan(out[3:]).all()  # NaN extreme or NaN sample

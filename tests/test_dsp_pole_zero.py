@@ -10,7 +10,13 @@ import pytest
 from pygama_ak.dsp.errors import DSPFatal
 from pygama_ak.dsp.processors import lookup
 from pygama_ak.dsp.processors.baseline import bl_subtract
-from pygama_ak.dsp.processors.pole_zero import double_pole_zero, pole_zero
+from pygama_ak.dsp.processors.pole_zero import (
+    convolve_damped_oscillator,
+    convolve_exp,
+    double_pole_zero,
+    inject_damped_oscillation,
+    pole_zero,
+)
 
 TAU = 27460.5  # samples, the icpc config's default
 
@@ -154,3 +160,96 @@ def test_double_pole_zero_nan_and_fatal():
     out = double_pole_zero(np.ones((5, 10), np.float32), taus, np.float32(10), np.float32(0.1))
     assert np.isnan(out[1]).all() and not np.isnan(out[[0, 2, 3, 4]]).any()
     assert np.isnan(double_pole_zero(np.array([1.0, np.nan, 2.0]), 100.0, 10.0, 0.1)).all()
+
+
+# ----------------------------------------------------------------------------- convolve_exp & co
+def iir_reference(
+    x: np.ndarray, a: list[float], b: list[float], init_in: float, init_out: float
+) -> np.ndarray:
+    """y[i] = (Σ a[j]·x[i−j] − Σ_{j≥1} b[j]·y[i−j]) / b[0] in float64;
+    x[<0] = init_in, y[<0] = init_out."""
+    ys: list[float] = []
+    for i in range(len(x)):
+        acc = 0.0
+        for j in range(len(a)):
+            acc += a[j] * (float(x[i - j]) if j <= i else float(init_in))
+        for j in range(1, len(b)):
+            acc -= b[j] * (ys[i - j] if j <= i else float(init_out))
+        ys.append(acc / b[0])
+    return np.array(ys).astype(x.dtype)
+
+
+def test_shaper_interfaces():
+    for func, sig, types in (
+        (convolve_exp, "(n),()->(n)", ["ff->f", "dd->d"]),
+        (convolve_damped_oscillator, "(n),(),(),()->(n)", ["fddd->f", "dddd->d"]),
+        (inject_damped_oscillation, "(n),(),(),(),()->(n)", ["fdddd->f", "ddddd->d"]),
+    ):
+        assert lookup(func.__name__) is func and func.is_block_processor
+        assert func.signature == sig and func.types == types
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_convolve_exp(blsub, dtype):
+    x = blsub[:3, :1200].astype(dtype)
+    tau = dtype(37.3)
+    out = convolve_exp(x, tau)
+    rc = math.exp(-1 / float(tau))
+    for r in range(3):
+        expected = iir_reference(x[r], [1.0], [1.0, -rc], x[r, 0], x[r, 0])
+        np.testing.assert_array_equal(out[r], expected)
+    # definition: the convolution with exp(−i/τ) (peak 1), here from a zero start
+    z = np.zeros(400)
+    z[50:60] = 1.0
+    kernel = np.exp(-np.arange(400) / 20.0)
+    np.testing.assert_allclose(convolve_exp(z, 20.0), np.convolve(z, kernel)[:400], atol=1e-12)
+    # τ = 0: no memory; NaN row and NaN τ
+    np.testing.assert_array_equal(convolve_exp(x, dtype(0)), x)
+    y = x.copy()
+    y[1, 7] = np.nan
+    out = convolve_exp(y, np.array([10, 20, np.nan], dtype))
+    assert np.isnan(out[1:]).all() and not np.isnan(out[0]).any()
+    with pytest.raises(DSPFatal):
+        convolve_exp(np.ones(2), 5.0)
+
+
+def test_damped_oscillator(blsub):
+    x = blsub[3:5, :900]
+    tau, omega, phase = 80.0, 0.3, 0.2
+    out = convolve_damped_oscillator(x, tau, omega, phase)
+    rc = math.exp(-1 / tau)
+    a = [math.cos(phase), -rc * math.cos(omega - phase)]
+    b = [1.0, -2 * rc * math.cos(omega), rc * rc]
+    for r in range(2):
+        expected = iir_reference(x[r], a, b, x[r, 0], x[r, 0])
+        np.testing.assert_allclose(out[r], expected, rtol=1e-6, atol=1e-3)
+    # definition: the kernel exp(−i/τ)·cos(ω·i + φ)
+    z = np.zeros(500)
+    z[20] = 1.0
+    i = np.arange(480)
+    np.testing.assert_allclose(convolve_damped_oscillator(z, tau, omega, phase)[20:],
+                               np.exp(-i / tau) * np.cos(omega * i + phase), atol=1e-12)
+    assert np.isnan(convolve_damped_oscillator(z, tau, np.nan, phase)).all()
+
+
+def test_inject_damped_oscillation(blsub):
+    x = blsub[5:7, :900].astype(np.float64)
+    tau, omega, phase, frac = 60.0, 0.25, 0.4, 0.3
+    out = inject_damped_oscillation(x, tau, omega, phase, frac)
+    rc, cw, cp, cwp = math.exp(-1 / tau), math.cos(omega), math.cos(phase), math.cos(omega - phase)
+    a = [1 + frac * cp, -(2 * rc * cw + frac * cp + frac * rc * cwp), rc * (rc + frac * cwp)]
+    b = [1.0, -2 * rc * cw, rc * rc]
+    for r in range(2):
+        expected = iir_reference(x[r], a, b, x[r, 0], 0.0)
+        np.testing.assert_allclose(out[r], expected, rtol=1e-12, atol=1e-9)
+    # definition: a unit step gains the damped oscillation frac·exp(−i/τ)·cos(ω·i + φ)
+    z = np.zeros(300)
+    z[10:] = 1.0
+    i = np.arange(290)
+    got = inject_damped_oscillation(z, tau, omega, phase, frac)
+    oscillation = frac * np.exp(-i / tau) * np.cos(omega * i + phase)
+    np.testing.assert_allclose(got[10:], 1 + oscillation, atol=1e-12)
+    assert not got[:10].any()
+    for bad in (-0.1, 1.5, np.nan):
+        with pytest.raises(DSPFatal, match="frac"):
+            inject_damped_oscillation(z, tau, omega, phase, bad)

@@ -437,11 +437,13 @@ class ProcessingChain:
         for var in self.vars.values():
             if var.kind == "view" and var.name not in bufs:
                 self._view(var, bufs)
-        for step in self.steps:
-            try:
-                step.run(bufs)
-            except DSPFatal as exc:
-                raise DSPFatal(f"{exc} / thrown by {step.label}") from exc
+        # NaN/inf arithmetic is how rows fail here (NaN out), not a warning per block
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            for step in self.steps:
+                try:
+                    step.run(bufs)
+                except DSPFatal as exc:
+                    raise DSPFatal(f"{exc} / thrown by {step.label}") from exc
         return bufs
 
     def _view(self, var: Var, bufs: dict[str, np.ndarray]) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from ._util import GUFUNC_OPTIONS, NJIT_OPTIONS
+from ._util import GUFUNC_OPTIONS, NJIT_OPTIONS, any_nan
 
 _BLOCK = 256
 _KEY_MAX = np.int64(2**63 - 1)  # float64 keys use the whole int64 range
@@ -120,3 +120,32 @@ def min_max(
     t_max[0] = imax
     a_min[0] = w[imin]
     a_max[0] = w[imax]
+
+
+@numba.guvectorize(
+    [
+        "void(float32[:], float32, float32, float32[:])",
+        "void(float64[:], float64, float64, float64[:])",
+    ],
+    "(n),(),()->(n)",
+    **GUFUNC_OPTIONS,
+)
+def min_max_norm(w_in: np.ndarray, a_min: float, a_max: float, w_out: np.ndarray) -> None:
+    """w_in / max(|a_min|, |a_max|) (in the waveform's type); a copy if either is 0.
+
+    a_min, a_max: the waveform's extremes (ADC, e.g. from min_max). NaN output for a NaN in
+    w_in, a_min or a_max.
+    """
+    w_out[:] = np.nan
+    if any_nan(w_in):
+        return
+    low = abs(a_min)
+    high = abs(a_max)
+    if high == 0 or low == 0:
+        w_out[:] = w_in
+    elif high >= low:
+        for i in range(w_in.shape[0]):
+            w_out[i] = w_in[i] / high
+    elif high < low:
+        for i in range(w_in.shape[0]):
+            w_out[i] = w_in[i] / low

@@ -274,3 +274,110 @@ def double_pole_zero(
         out,
     )
     return None if given else out.reshape(np.shape(w_in))
+
+
+# ----------------------------------------------------------------------------- exp/oscillator
+@numba.njit(**NJIT_OPTIONS)
+def _rc_decay(tau: float) -> float:
+    """exp(−1/τ) for τ in samples (float64, libm's exp like dspeed's rc_exp), 0 for τ = 0."""
+    return np.exp(-1 / tau) if tau != 0 else 0.0
+
+
+def _run_recursive(
+    w_in: np.ndarray,
+    w_out: np.ndarray | None,
+    a: np.ndarray,
+    b: np.ndarray,
+    init_out_is_first: bool,
+) -> np.ndarray | None:
+    """recursive_filter per row with coefficient rows a, b; init_in = x[0], init_out = x[0] or 0."""
+    from .iir_filters import recursive_filter
+
+    given = w_out is not None
+    dtype = w_out.dtype if given else float_dtype(w_in)
+    x = as_rows(w_in, dtype)
+    out = out_array(w_out, x.shape, dtype)
+    first = x[:, 0] if x.shape[1] else np.zeros(x.shape[0], dtype)
+    init_out = first if init_out_is_first else np.zeros_like(first)
+    recursive_filter(x, a, b, first, init_out, out)
+    return None if given else out.reshape(np.shape(w_in))
+
+
+def _params(values: list[object], nrows: int, dtype: np.dtype | type) -> list[np.ndarray]:
+    """Scalar arguments as float64 per-row arrays, rounded to ``dtype`` first (the loop's type)."""
+    return [per_row(v, nrows, dtype).astype(np.float64) for v in values]
+
+
+def _nrows(w_in: np.ndarray) -> int:
+    shape = np.shape(w_in)
+    return 1 if len(shape) == 1 else shape[0]
+
+
+@block_processor("(n),()->(n)", ["ff->f", "dd->d"])
+def convolve_exp(
+    w_in: np.ndarray, tau: object, w_out: np.ndarray | None = None
+) -> np.ndarray | None:
+    """Convolution with the exponential kernel exp(−i/τ) (peak 1; divide by τ for unit area).
+
+    w_in, w_out: waveform, rows × samples; tau: samples (scalar or one per row). The recursion
+    y[i] = x[i] + exp(−1/τ)·y[i−1] runs in float64 with x[−1] = y[−1] = x[0]; NaN row for a NaN
+    input or τ; DSPFatal if the waveform has fewer than 3 samples.
+    """
+    dtype = w_out.dtype if w_out is not None else float_dtype(w_in)
+    (tau_rows,) = _params([tau], _nrows(w_in), dtype)
+    b = np.array([[1.0, -_rc_decay(t)] for t in tau_rows]).reshape(-1, 2)
+    return _run_recursive(w_in, w_out, np.ones((len(tau_rows), 1)), b, True)
+
+
+@block_processor("(n),(),(),()->(n)", ["fddd->f", "dddd->d"])
+def convolve_damped_oscillator(
+    w_in: np.ndarray,
+    tau: object,
+    omega: object,
+    phase: object,
+    w_out: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """Convolution with the damped-oscillator kernel exp(−i/τ)·cos(ω·i + φ).
+
+    w_in, w_out: waveform, rows × samples; tau: samples; omega: radians per sample; phase:
+    radians (scalars or one per row). Float64 recursion with x[−1] = y[−1] = x[0]; NaN row for
+    a NaN input; DSPFatal if the waveform has fewer than 4 samples.
+    """
+    taus, omegas, phases = _params([tau, omega, phase], _nrows(w_in), np.float64)
+    a, b = [], []
+    for t, w, p in zip(taus, omegas, phases, strict=True):
+        rc = _rc_decay(t)
+        a.append([np.cos(p), -rc * np.cos(w - p)])
+        b.append([1.0, -2 * rc * np.cos(w), rc * rc])
+    return _run_recursive(
+        w_in, w_out, np.array(a, np.float64).reshape(-1, 2), np.array(b).reshape(-1, 3), True
+    )
+
+
+@block_processor("(n),(),(),(),()->(n)", ["fdddd->f", "ddddd->d"])
+def inject_damped_oscillation(
+    w_in: np.ndarray,
+    tau: object,
+    omega: object,
+    phase: object,
+    frac: object,
+    w_out: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """Adds a damped-oscillation pole to the response: a step becomes
+    1 + frac·exp(−i/τ)·cos(ω·i + φ), i.e. H = 1 + frac·(1 − z⁻¹)·K with K the oscillator.
+
+    w_in, w_out: waveform, rows × samples; tau: samples; omega: radians per sample; phase:
+    radians; frac: dimensionless in [0, 1] (scalars or one per row), DSPFatal otherwise (NaN
+    included). Float64 recursion with x[−1] = x[0], y[−1] = 0; NaN row for a NaN input.
+    """
+    taus, omegas, phases, fracs = _params([tau, omega, phase, frac], _nrows(w_in), np.float64)
+    a, b = [], []
+    for t, w, p, f in zip(taus, omegas, phases, fracs, strict=True):
+        if not 0 <= f <= 1:
+            raise DSPFatal("frac must be between zero and one.")
+        cw, cp, cwp, rc = np.cos(w), np.cos(p), np.cos(w - p), _rc_decay(t)
+        a.append([1 + f * cp, -(2 * rc * cw + f * cp + f * rc * cwp), rc * (rc + f * cwp)])
+        b.append([1.0, -2 * rc * cw, rc * rc])
+    return _run_recursive(
+        w_in, w_out, np.array(a, np.float64).reshape(-1, 3), np.array(b).reshape(-1, 3), False
+    )
