@@ -1,12 +1,18 @@
-"""Raw tier, ours vs legend-daq2lh5 1.7.1: FCIO → LH5 on the same scaled inputs, one run.
+"""Raw tier, ours vs legend-daq2lh5 1.7.1: DAQ file → LH5 on the same scaled inputs, one run.
 
 Run in the anchors venv (it has daq2lh5 1.7.1 and pygama_ak)::
 
     .venv-anchors/bin/python benchmarks/raw.py [--scale 10] [--reps 3] [--big-scale 100]
+        [--files spms,p06,th228,orca_fc,orca_fcio,compass,llama]
 
-Inputs (written to a temporary folder, removed afterwards): the three real FCIO files of
-``$PYGAMA_AK_TESTDATA/fcio`` concatenated ``--scale`` times, as daq.md §5 scaled them (the
-p06 file without its 3 trailing bytes, a cut tag that would corrupt the concatenation).
+Inputs (written to a temporary folder, removed afterwards), scaled as daq.md §5 scaled them:
+the three real FCIO files of ``$PYGAMA_AK_TESTDATA/fcio`` concatenated ``--scale`` times (the
+p06 file without its 3 trailing bytes, a cut tag that would corrupt the concatenation); the
+ORCA files (``orca/fc``: FlashCam packets, ``orca/fcio``: ORCA-wrapped FCIO) as header and
+packets up to the last config packet once, then the other packets ``--scale`` times (a
+repeated FCIO config is not supported by daq2lh5); CoMPASS and llamaDAQ as file header once,
+events ``--scale`` times. A format whose decoder we do not have yet (``open_stream`` raises
+``NotImplementedError``) is skipped with a message.
 
 Modes, both implementations:
 
@@ -41,28 +47,38 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 TESTDATA = Path(os.environ.get("PYGAMA_AK_TESTDATA", "/work/shared/testdata"))
-FILES = {
-    "spms": "L200-comm-20211130-phy-spms.fcio",
-    "p06": "l200-p06-r007-cal-20230725T202227Z.fcio",
-    "th228": "th228.fcio",
+FILES = {  # name → path under $PYGAMA_AK_TESTDATA
+    "spms": "fcio/L200-comm-20211130-phy-spms.fcio",
+    "p06": "fcio/l200-p06-r007-cal-20230725T202227Z.fcio",
+    "th228": "fcio/th228.fcio",
+    "orca_fc": "orca/fc/L200-comm-20220519-phy-geds.orca",
+    "orca_fcio": "orca/fcio/l200-p14-r004-cal-20250606T010224Z.orca",
+    "compass": "compass/compass_test_data.BIN",
+    "llama": "llamaDAQ/20241218-150158-pulser.bin",
 }
+COMPASS_XML = "compass/compass_test_data_settings.xml"
 DECODE_ONLY = {"*": {"{name}": {"key_list": ["*"], "out_stream": ""}}}
 
 
 # ----------------------------------------------------------------------------- child
 def _child(args: dict) -> dict:
     impl, mode, path, warm, out = (args[k] for k in ("impl", "mode", "path", "warm", "out"))
+    name = args["name"]
+    kw = {"compass_config_file": str(TESTDATA / COMPASS_XML)} if name == "compass" else {}
     if impl == "ours":
         from pygama_ak.raw import build_raw
 
         def call(p: str) -> None:
             spec = DECODE_ONLY if mode == "decode" else None
-            build_raw(p, out, out_spec=spec, overwrite=True, on_error="warn")
+            build_raw(p, out, out_spec=spec, overwrite=True, on_error="warn", **kw)
     else:
         from daq2lh5 import build_raw as d2l
 
+        if name == "llama":
+            kw["in_stream_type"] = "LlamaDaq"
+
         def call(p: str) -> None:
-            d2l(p, out_spec=DECODE_ONLY if mode == "decode" else out, overwrite=True)
+            d2l(p, out_spec=DECODE_ONLY if mode == "decode" else out, overwrite=True, **kw)
 
     t = time.perf_counter()
     call(warm)
@@ -72,12 +88,7 @@ def _child(args: dict) -> dict:
     call(path)
     wall = time.perf_counter() - t
     r1 = resource.getrusage(resource.RUSAGE_SELF)
-    rows = None
-    if mode == "e2e":
-        import h5py
-
-        with h5py.File(out) as f:
-            rows = int(f["FCEvent/packet_id"].shape[0])
+    rows = _largest_table(out) if mode == "e2e" else None
     return {
         "first": first,
         "wall": wall,
@@ -87,9 +98,37 @@ def _child(args: dict) -> dict:
     }
 
 
-def run_child(impl: str, mode: str, path: Path, warm: Path, out: Path) -> dict:
+def _largest_table(path: str) -> int:
+    """Rows of the largest table of an LH5 file (the event table of every format)."""
+    import h5py
+
+    best = 0
+
+    def visit(_, obj) -> None:
+        nonlocal best
+        dt = obj.attrs.get("datatype", b"")
+        dt = dt.decode() if isinstance(dt, bytes) else dt
+        if isinstance(obj, h5py.Group) and dt.startswith("table{"):
+            for field in obj.values():
+                if isinstance(field, h5py.Dataset) and field.ndim >= 1:
+                    best = max(best, int(field.shape[0]))
+                    break
+
+    with h5py.File(path) as f:
+        f.visititems(visit)
+    return best
+
+
+def run_child(name: str, impl: str, mode: str, path: Path, warm: Path, out: Path) -> dict:
     payload = json.dumps(
-        {"impl": impl, "mode": mode, "path": str(path), "warm": str(warm), "out": str(out)}
+        {
+            "name": name,
+            "impl": impl,
+            "mode": mode,
+            "path": str(path),
+            "warm": str(warm),
+            "out": str(out),
+        }
     )
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     res = subprocess.run(
@@ -101,22 +140,78 @@ def run_child(impl: str, mode: str, path: Path, warm: Path, out: Path) -> dict:
 
 
 # ----------------------------------------------------------------------------- parent
+def orca_split(data: bytes) -> int:
+    """Byte offset after the last config packet of an ORCA file (header and configs are
+    written once, the rest repeated)."""
+    import plistlib
+
+    import numpy as np
+
+    n_header = 4 * (int.from_bytes(data[:4], "little") & 0x3FFFF)
+    xml_len = int.from_bytes(data[4:8], "little")
+    header = plistlib.loads(data[8 : 8 + xml_len])
+    config_ids = {
+        rec["dataId"] >> 18
+        for recs in header["dataDescription"].values()
+        for rec in recs.values()
+        if "Config" in rec["decoder"]
+    }
+    words = np.frombuffer(data[: len(data) // 4 * 4], "<u4")
+    pos, split = n_header // 4, n_header
+    while pos < len(words):
+        w0 = int(words[pos])
+        n = 1 if w0 >> 31 else (w0 & 0x3FFFF) or int(words[pos + 1])
+        pos += n
+        if not w0 >> 31 and w0 >> 18 in config_ids:
+            split = 4 * pos
+    return split
+
+
+def head_bytes(name: str, data: bytes) -> int:
+    """Bytes written once (file header, configs) before the repeated part."""
+    if name.startswith("orca"):
+        return orca_split(data)
+    if name == "llama":  # 16-byte header + one channel config per open channel
+        n_open = int.from_bytes(data[12:16], "little")
+        return 16 + n_open * int.from_bytes(data[10:12], "little")
+    if name == "compass":  # a 2-byte 0xCAEx header (absent in old files)
+        return 2 if int.from_bytes(data[:2], "little") & 0xFFF0 == 0xCAE0 else 0
+    return 0
+
+
 def make_inputs(folder: Path, scale: int, names: list[str]) -> dict[str, tuple[Path, Path]]:
     """name → (scaled file, real file for the warm-up)."""
     out = {}
     for name in names:
-        real = TESTDATA / "fcio" / FILES[name]
+        real = TESTDATA / FILES[name]
         data = real.read_bytes()
         if name == "p06":
             data = data[:-3]  # a cut tag at the end; concatenating would corrupt the stream
-        warm = folder / f"{name}_x1.fcio"
+        head = head_bytes(name, data)
+        warm = folder / f"{real.stem}_x1{real.suffix}"
         warm.write_bytes(data)
-        scaled = folder / f"{name}_x{scale}.fcio"
+        scaled = folder / f"{real.stem}_x{scale}{real.suffix}"
         with open(scaled, "wb") as f:
+            f.write(data[:head])
             for _ in range(scale):
-                f.write(data)
+                f.write(data[head:])
         out[name] = (scaled, warm)
     return out
+
+
+def supported(name: str, warm: Path) -> bool:
+    """Whether we decode this format yet (another decoder may still be in the works)."""
+    from pygama_ak.raw import open_stream
+
+    kw = {"compass_config_file": str(TESTDATA / COMPASS_XML)} if name == "compass" else {}
+    try:
+        open_stream(warm, **kw)
+    except NotImplementedError as exc:
+        print(f"skipping {name}: {exc}", file=sys.stderr)
+        return False
+    except TypeError:  # a stream that does not take the option: still implemented
+        return True
+    return True
 
 
 def fmt_row(cells: list, widths: list[int]) -> str:
@@ -129,7 +224,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=int, default=10, help="concatenate each real file K times")
     ap.add_argument("--reps", type=int, default=3, help="processes per implementation and mode")
-    ap.add_argument("--files", default="spms,p06,th228", help="subset of spms,p06,th228")
+    ap.add_argument(
+        "--files",
+        default=",".join(FILES),
+        help=f"subset of {','.join(FILES)}",
+    )
     ap.add_argument(
         "--big-scale",
         type=int,
@@ -147,14 +246,16 @@ def main() -> None:
     results: list[dict] = []
     try:
         inputs = make_inputs(folder, args.scale, args.files.split(","))
-        for path, warm in inputs.values():
+        for name, (path, warm) in inputs.items():
+            if not supported(name, warm):
+                continue
             mb = path.stat().st_size / 1e6
             for mode in ("decode", "e2e"):
                 runs: dict[str, list[dict]] = {"ours": [], "daq2lh5": []}
                 for _ in range(args.reps):
                     for impl in ("daq2lh5", "ours"):  # alternate: same machine load for both
                         out = folder / f"out-{impl}.lh5"
-                        runs[impl].append(run_child(impl, mode, path, warm, out))
+                        runs[impl].append(run_child(name, impl, mode, path, warm, out))
                 for impl, rs in runs.items():
                     wall = [r["wall"] for r in rs]
                     results.append(
@@ -177,14 +278,14 @@ def main() -> None:
         if args.big_scale:
             bpath, bwarm = make_inputs(folder / ".", args.big_scale, ["spms"])["spms"]
             big = {
-                mode: run_child("ours", mode, bpath, bwarm, folder / "out-big.lh5")
+                mode: run_child("spms", "ours", mode, bpath, bwarm, folder / "out-big.lh5")
                 for mode in ("decode", "e2e")
             }
             big["mb"] = bpath.stat().st_size / 1e6
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
-    widths = [34, 7, 8, 7, 22, 7, 9, 9, 9, 9, 7]
+    widths = [44, 7, 8, 7, 22, 7, 9, 9, 9, 9, 7]
     print()
     print(
         fmt_row(
@@ -246,7 +347,7 @@ def main() -> None:
                 )
             )
             print(
-                f"  {name:34s} {mode:6s} wall ×{d['wall'] / o['wall']:6.1f}  "
+                f"  {name:44s} {mode:6s} wall ×{d['wall'] / o['wall']:6.1f}  "
                 f"CPU ×{d['cpu'] / max(o['cpu'], 1e-9):6.1f}  RSS ×{d['rss_mb'] / o['rss_mb']:4.1f}"
                 f"  (ours {o['mb'] / o['wall']:.0f} MB/s, daq2lh5 {d['mb'] / d['wall']:.1f} MB/s)"
                 f"{same}"

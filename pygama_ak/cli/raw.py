@@ -92,6 +92,24 @@ def build(
     in_format: Annotated[
         str | None, typer.Option("--format", help="skip format detection, e.g. FlashCam")
     ] = None,
+    resync: Annotated[
+        bool,
+        typer.Option(
+            help="skip corrupt data to the next 3 valid packets (ORCA); skipped bytes are reported"
+        ),
+    ] = False,
+    compass_config: Annotated[
+        Path | None,
+        typer.Option(
+            help="CoMPASS settings XML (default: <stem>_settings.xml beside the file)",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+    llama_timezone: Annotated[
+        str | None,
+        typer.Option(help="llamaDAQ: time zone of the run start in the file name (default UTC)"),
+    ] = None,
 ) -> None:
     """Convert DAQ files to raw LH5 tables named as legend-daq2lh5 names them."""
     from rich.console import Console
@@ -123,8 +141,17 @@ def build(
                     overwrite=overwrite,
                     compression=compression_setting(compression),
                     in_format=in_format,
+                    **{  # format options, only where given (other formats do not take them)
+                        k: v
+                        for k, v in (
+                            ("compass_config_file", compass_config),
+                            ("llama_timezone", llama_timezone),
+                        )
+                        if v is not None
+                    },
                     on_error="warn",
                     progress=update,
+                    resync=resync,
                 )
             _print_summary(console, summary)
             if summary.error:

@@ -42,6 +42,8 @@ from .routing import Router, load_spec
 from .summary import RawSummary
 
 DEFAULT_BATCH_BYTES = 4 << 20  # decoded bytes per batch
+#: keyword arguments of build_raw that go to the format's stream, not to out_spec templates
+STREAM_OPTIONS = ("compass_config_file", "compass_dt_ns", "llama_timezone")
 
 
 def _load_libc():
@@ -144,6 +146,7 @@ def build_raw(
     chunk_bytes: int | None = None,
     batch_bytes: int = DEFAULT_BATCH_BYTES,
     progress: Callable[[int, int], None] | None = None,
+    resync: bool = False,
     **kwargs: Any,
 ) -> RawSummary:
     """Convert one DAQ file to raw LH5; returns a :class:`RawSummary`.
@@ -151,12 +154,15 @@ def build_raw(
     ``out_file``: the output (default: ``daq_file`` with extension ``.lh5``), used by the
     default routing and by out_spec entries without a file. ``out_spec``: daq2lh5 routing (a
     mapping or a JSON/YAML file, see :mod:`pygama_ak.raw.routing`); ``kwargs`` fill its
-    templates (``orig_basename`` is always set). ``compression``: as for
+    templates (``orig_basename`` is always set), except the format options named in
+    :data:`STREAM_OPTIONS` (``compass_config_file``, ...), which go to the stream. ``compression``: as for
     :func:`pygama_ak.lh5.write` (gzip like daq2lh5, lzf, zstd, None, per-field mapping).
     ``in_format``: skip detection (``"FlashCam"``). ``on_error``: ``"raise"`` or ``"warn"``
     for truncated/corrupt inputs. ``chunk_bytes``: input bytes read at once;
     ``batch_bytes``: decoded bytes per batch (memory: a few times this is in flight).
-    ``progress(bytes_done, bytes_total)`` is called after every batch.
+    ``progress(bytes_done, bytes_total)`` is called after every batch. ``resync``: skip
+    corrupt data to the next valid records instead of stopping (ORCA; the skipped bytes are
+    counted in ``summary.skipped``).
     """
     if on_error not in ("raise", "warn"):
         raise ValueError(f"on_error must be 'raise' or 'warn', not {on_error!r}")
@@ -165,13 +171,23 @@ def build_raw(
     options = {"out_bytes": int(batch_bytes)}
     if chunk_bytes is not None:
         options["chunk_bytes"] = int(chunk_bytes)
+    for name in STREAM_OPTIONS:  # format options, passed as daq2lh5 passes them
+        if name in kwargs:
+            options[name] = kwargs.pop(name)
+    if resync:  # only formats that can resync accept the option
+        options["resync"] = True
     stream = open_stream(daq_file, in_format, **options)
     out_file = os.fspath(out_file) if out_file is not None else os.fspath(default_output(daq_file))
     spec = None if out_spec is None else load_spec(out_spec)
     names = {"orig_basename": Path(daq_file).stem, **kwargs}
-    router = Router(spec, default_file=out_file, kwargs=names)
+    default_spec = getattr(stream, "default_out_spec", None)  # formats that split by key
+    router = Router(
+        spec if spec is not None or default_spec is None else default_spec(),
+        default_file=out_file,
+        kwargs=names,
+    )
     outputs = _Outputs(overwrite, compression, int(batch_bytes))
-    if spec is None:
+    if out_spec is None:
         outputs.check(out_file)
     summary = RawSummary(
         daq_file=daq_file, format=stream.format_name, file_size=os.path.getsize(daq_file)
@@ -180,13 +196,14 @@ def build_raw(
     try:
         try:
             for batch in stream.batches():
-                summary.decoded[batch.decoder] += len(batch.table)
+                scalar = isinstance(batch.table, str)  # e.g. the ORCA header (a JSON string)
+                summary.decoded[batch.decoder] += 1 if scalar else len(batch.table)
                 for dest, rows in router.split(batch):
                     if dest is None or dest.file is None:
                         continue
-                    table = batch.table if rows is None else batch.table[rows]
+                    table = batch.table if rows is None or scalar else batch.table[rows]
                     outputs.append(dest.file, table, dest.name)
-                    summary.tables[f"{dest.file}:{dest.name}"] += len(table)
+                    summary.tables[f"{dest.file}:{dest.name}"] += 1 if scalar else len(table)
                 del batch
                 _release_memory()
                 if progress is not None:

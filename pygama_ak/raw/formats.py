@@ -49,9 +49,9 @@ class Format:
 
 FORMATS = (
     Format("FlashCam", _sniff_fcio, "pygama_ak.raw.fcio.stream:FCIOStream"),
-    Format("ORCA", _sniff_orca, None),
-    Format("LlamaDaq", _sniff_llama, None),
-    Format("Compass", _sniff_compass, None),
+    Format("ORCA", _sniff_orca, "pygama_ak.raw.orca.stream:OrcaStream"),
+    Format("LlamaDaq", _sniff_llama, "pygama_ak.raw.llama.stream:LlamaStream"),
+    Format("Compass", _sniff_compass, "pygama_ak.raw.compass.stream:CompassStream"),
 )
 
 

@@ -42,6 +42,9 @@ class RecordChunk:
     ends: np.ndarray  # int64 offsets after the last frame
     nframes: np.ndarray  # int64 data frames per record
     last_at_eof: bool  # the last record ends at the end of the file
+    #: packet id of each record, when a container assigns them (ORCA-wrapped FCIO); None:
+    #: the FCIO stream numbers its records itself
+    pids: np.ndarray | None = None
 
 
 def is_fcio(head: bytes) -> bool:

@@ -96,6 +96,18 @@ class FCIOStream(DAQStream):
             yield from self.acc.take()
         yield from self._small_tables()
 
+    # ------------------------------------------------------------------ embedding
+    def decode_chunk(self, chunk: RecordChunk) -> Iterator[Batch]:
+        """Decode the records of one chunk that another container (ORCA) framed; ends with
+        :meth:`flush`. Errors are raised as for a file, with offsets into ``chunk.buf``."""
+        yield from self._chunk(chunk)
+
+    def flush(self) -> Iterator[Batch]:
+        """The rows still held (events, configs, status) as batches."""
+        if self.acc is not None:
+            yield from self.acc.take()
+        yield from self._small_tables()
+
     def _small_tables(self) -> Iterator[Batch]:
         """The queued Config and Status rows (a few per second of data) as batches."""
         if self.config_rows:
@@ -117,7 +129,7 @@ class FCIOStream(DAQStream):
                 bad = TruncatedFileError(
                     self.path, chunk.base + int(chunk.offs[k]), R.tag_name(tags[k]), reason
                 )
-        pids = self._packet_ids(tags[:k])
+        pids = self._packet_ids(tags[:k]) if chunk.pids is None else chunk.pids[:k]
         starts = [0, *np.flatnonzero(tags[:k] == R.CONFIG).tolist(), k]
         for a, b in zip(starts[:-1], starts[1:]):
             if a < b and tags[a] == R.CONFIG:
@@ -156,7 +168,7 @@ class FCIOStream(DAQStream):
             self.path,
             chunk.base + off,
         )
-        if self.cfg is None:
+        if self.cfg is None and chunk.pids is None:
             pid = 0
         if not cfg.same_layout(self.cfg):  # a repeated Config (concatenated runs) keeps it
             if self.acc is not None:
