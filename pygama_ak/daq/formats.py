@@ -29,8 +29,42 @@ def _llama(path: str | os.PathLike, n_events: int, seed: int) -> Path:
     return simulate_llama(path, n_events, all_format_channels(0b1111), seed=seed).path
 
 
+def _orca_flashcam(path: str | os.PathLike, n_events: int, seed: int) -> Path:
+    from .simulate_orca import simulate_flashcam_orca
+
+    simulate_flashcam_orca(path, n_events, seed=seed)
+    return Path(path)
+
+
+def _orca_sis3302(path: str | os.PathLike, n_events: int, seed: int) -> Path:
+    from .simulate_orca import simulate_sis3302_orca
+
+    simulate_sis3302_orca(path, n_events, seed=seed)
+    return Path(path)
+
+
+def _orca_sis3316(path: str | os.PathLike, n_events: int, seed: int) -> Path:
+    from .simulate_orca import simulate_sis3316_orca
+
+    per_packet = 4
+    simulate_sis3316_orca(path, -(-n_events // per_packet), events_per_packet=per_packet, seed=seed)
+    return Path(path)
+
+
+def _orca_gretina4m(path: str | os.PathLike, n_events: int, seed: int) -> Path:
+    from .simulate_orca import simulate_gretina4m_orca
+
+    per_packet = 3
+    simulate_gretina4m_orca(path, -(-n_events // per_packet), records_per_packet=per_packet, seed=seed)
+    return Path(path)
+
+
 SIMULATORS: dict[str, Callable[[str | os.PathLike, int, int], Path]] = {
     "fcio": _fcio,
+    "orca-flashcam": _orca_flashcam,
+    "orca-sis3302": _orca_sis3302,
+    "orca-sis3316": _orca_sis3316,
+    "orca-gretina4m": _orca_gretina4m,
     "compass": _compass,
     "llamadaq": _llama,
 }
