@@ -14,7 +14,7 @@ import typer
 from .errors import fail, user_errors
 from .tier_outputs import compression_setting
 
-app = typer.Typer(help="raw tier: DAQ files (FlashCam FCIO) → raw LH5", no_args_is_help=True)
+app = typer.Typer(help="raw tier: DAQ files (FlashCam FCIO, ORCA, CoMPASS, llamaDAQ) → raw LH5", no_args_is_help=True)
 
 
 def _target(daq: Path, out: Path | None, outdir: Path | None, n_inputs: int) -> Path:
@@ -57,6 +57,34 @@ def _print_summary(console, summary) -> None:
             console.print(f"[yellow]warning: {w}[/yellow]", soft_wrap=True)
     if summary.error:
         console.print(f"[red]{summary.error}[/red]", soft_wrap=True)
+
+
+def _convert(args: tuple) -> object:
+    from ..raw import build_raw
+
+    daq, target, options = args
+    return build_raw(daq, target, **options)
+
+
+def _build_parallel(daq_files: list[Path], targets: list[Path], options: dict, jobs: int,
+                    console) -> list:
+    """Convert files in ``jobs`` worker processes, one progress bar over the files."""
+    from rich.progress import Progress
+
+    from ..run import make_executor, ordered_map, shutdown
+
+    executor = make_executor(min(jobs, len(daq_files)), preload=["pygama_ak.raw"])
+    try:
+        with Progress(transient=True, console=console) as progress:
+            task = progress.add_task("DAQ files", total=len(daq_files))
+            summaries = []
+            items = [(d, t, options) for d, t in zip(daq_files, targets)]
+            for summary in ordered_map(executor, _convert, items, 2 * jobs):
+                summaries.append(summary)
+                progress.advance(task)
+    finally:
+        shutdown(executor)
+    return summaries
 
 
 @app.command("build")
@@ -110,6 +138,10 @@ def build(
         str | None,
         typer.Option(help="llamaDAQ: time zone of the run start in the file name (default UTC)"),
     ] = None,
+    checksum: Annotated[
+        bool, typer.Option(help="store Fletcher32 checksums (verified by HDF5 on every read)")
+    ] = False,
+    jobs: Annotated[int, typer.Option(min=1, help="files converted at once, in worker processes")] = 1,
 ) -> None:
     """Convert DAQ files to raw LH5 tables named as legend-daq2lh5 names them."""
     from rich.console import Console
@@ -119,40 +151,41 @@ def build(
 
     console = Console()
     failed = []
+    options = {
+        "out_spec": out_spec,
+        "overwrite": overwrite,
+        "compression": compression_setting(compression),
+        "in_format": in_format,
+        "on_error": "warn",
+        "resync": resync,
+        "checksum": checksum,
+        **{  # format options, only where given (other formats do not take them)
+            k: v
+            for k, v in (("compass_config_file", compass_config), ("llama_timezone", llama_timezone))
+            if v is not None
+        },
+    }
     with user_errors():
-        for daq in daq_files:
-            target = _target(daq, out, outdir, len(daq_files))
-            with Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                DownloadColumn(),
-                transient=True,
-                console=console,
-            ) as progress:
-                task = progress.add_task(daq.name, total=daq.stat().st_size)
+        targets = [_target(daq, out, outdir, len(daq_files)) for daq in daq_files]
+        if jobs > 1 and len(daq_files) > 1:
+            summaries = _build_parallel(daq_files, targets, options, jobs, console)
+        else:
+            summaries = []
+            for daq, target in zip(daq_files, targets):
+                with Progress(
+                    TextColumn("{task.description}"),
+                    BarColumn(),
+                    DownloadColumn(),
+                    transient=True,
+                    console=console,
+                ) as progress:
+                    task = progress.add_task(daq.name, total=daq.stat().st_size)
 
-                def update(done: int, total: int, task=task) -> None:
-                    progress.update(task, completed=done, total=total)
+                    def update(done: int, total: int, task=task) -> None:
+                        progress.update(task, completed=done, total=total)
 
-                summary = build_raw(
-                    daq,
-                    target,
-                    out_spec=out_spec,
-                    overwrite=overwrite,
-                    compression=compression_setting(compression),
-                    in_format=in_format,
-                    **{  # format options, only where given (other formats do not take them)
-                        k: v
-                        for k, v in (
-                            ("compass_config_file", compass_config),
-                            ("llama_timezone", llama_timezone),
-                        )
-                        if v is not None
-                    },
-                    on_error="warn",
-                    progress=update,
-                    resync=resync,
-                )
+                    summaries.append(build_raw(daq, target, progress=update, **options))
+        for summary in summaries:
             _print_summary(console, summary)
             if summary.error:
                 failed.append(summary.error)

@@ -86,7 +86,15 @@ class _Settings:
 
 
 def _is_h5py_kwargs(d: Mapping) -> bool:
-    return any(k in d for k in ("compression", "shuffle", "compression_opts", "chunks"))
+    return any(k in d for k in ("compression", "shuffle", "compression_opts", "chunks", "fletcher32"))
+
+
+def with_checksum(setting: Any) -> dict:
+    """A compression setting plus HDF5 Fletcher32 checksums (verified by HDF5 on every read)."""
+    if _is_codec(setting) or (isinstance(setting, Mapping) and not _is_h5py_kwargs(setting)):
+        raise ValueError("checksums need one plain compression setting (gzip, lzf, zstd, none...), "
+                         f"not {setting!r}")
+    return {**filter_kwargs(setting), "fletcher32": True}
 
 
 def _is_codec(setting: Any) -> bool:

@@ -35,7 +35,7 @@ from typing import Any
 import awkward as ak
 
 from ..lh5.output import OutputExistsError
-from ..lh5.write import Appender
+from ..lh5.write import Appender, with_checksum
 from .errors import DAQFileError
 from .formats import open_stream
 from .routing import Router, load_spec
@@ -147,6 +147,7 @@ def build_raw(
     batch_bytes: int = DEFAULT_BATCH_BYTES,
     progress: Callable[[int, int], None] | None = None,
     resync: bool = False,
+    checksum: bool = False,
     **kwargs: Any,
 ) -> RawSummary:
     """Convert one DAQ file to raw LH5; returns a :class:`RawSummary`.
@@ -162,10 +163,13 @@ def build_raw(
     ``batch_bytes``: decoded bytes per batch (memory: a few times this is in flight).
     ``progress(bytes_done, bytes_total)`` is called after every batch. ``resync``: skip
     corrupt data to the next valid records instead of stopping (ORCA; the skipped bytes are
-    counted in ``summary.skipped``).
+    counted in ``summary.skipped``). ``checksum``: store HDF5 Fletcher32 checksums with every
+    dataset (HDF5 then verifies them on every read).
     """
     if on_error not in ("raise", "warn"):
         raise ValueError(f"on_error must be 'raise' or 'warn', not {on_error!r}")
+    if checksum:
+        compression = with_checksum(compression)
     t0 = time.perf_counter()
     daq_file = os.fspath(daq_file)
     options = {"out_bytes": int(batch_bytes)}

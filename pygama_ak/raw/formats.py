@@ -1,7 +1,7 @@
 """DAQ formats, recognised from the file's first bytes, and the stream class of each.
 
-Only FlashCam FCIO has a decoder so far; ORCA, llamaDAQ and CoMPASS files are recognised
-(so the user gets a clear message) and plug in here when their ``DAQStream`` exists.
+FlashCam FCIO, ORCA, llamaDAQ and CoMPASS each have a ``DAQStream``; a new format plugs in
+here with a content sniffer and its stream class.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def open_stream(path: str | os.PathLike, fmt: str | None = None, **options) -> D
     if info.stream is None:
         raise NotImplementedError(
             f"{path}: {info.name} files are recognised but their decoder "
-            "is not implemented yet (FlashCam FCIO is)"
+            "is not implemented yet"
         )
     module, _, cls = info.stream.partition(":")
     return getattr(importlib.import_module(module), cls)(path, **options)
