@@ -162,3 +162,40 @@ def test_gaussian_filter1d_sipm_kernel_exact():
 def test_gaussian_filter1d_fatal_on_length():
     with pytest.raises(DSPFatal):
         kernels.gaussian_filter1d(1.0, 4.0, np.zeros(8))
+
+
+# ------------------------------------------------------------------------- moving_slope, step
+def test_moving_slope_and_step_interface():
+    assert lookup("moving_slope") is kernels.moving_slope
+    assert kernels.moving_slope.signature == "(n)" and kernels.moving_slope.types == ["f->", "d->"]
+    assert lookup("step") is kernels.step
+    assert kernels.step.signature == "(),(n)" and kernels.step.types == ["ff->", "dd->"]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 2, 12, 101])
+def test_moving_slope(dtype, n):
+    """Least-squares slope weights over x = 1..n, reversed (numerator rounded to the kernel's
+    dtype, then divided in it, as dspeed's numpy code)."""
+    kernel = np.zeros(n, dtype)
+    kernel_ref = np.array([(n - j) * n - n * (n + 1) / 2 for j in range(n)], dtype)
+    sum_x, sum_x2 = n * (n + 1) / 2, n * (n + 1) * (2 * n + 1) / 6
+    denom = n * sum_x2 - sum_x**2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = kernel_ref / dtype(denom)
+    with np.errstate(invalid="ignore"):  # n = 1: 0/0, NaN as dspeed
+        lookup("moving_slope")(kernel)
+    np.testing.assert_array_equal(kernel, expected)
+    if n > 1:  # convolving a ramp of slope 3 gives 3
+        ramp = 3.0 * np.arange(300)
+        np.testing.assert_allclose(np.convolve(ramp, kernel.astype(float), "valid"), 3.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 4, 10, 17])
+def test_step(dtype, n):
+    kernel = np.full(n, 7, dtype)
+    lookup("step")(dtype(16), kernel)  # weight_pos is unused, as in dspeed
+    x = np.arange(n)
+    expected = np.where((x >= n / 4) & (x < 3 * n / 4), 1.0, -1.0)
+    np.testing.assert_array_equal(kernel, expected.astype(dtype))

@@ -59,3 +59,36 @@ def test_get_default_int(dtype):
     assert get_default(x, -2, dtype(big)) == 8
     assert get_default(x, 10, dtype(big)) == big
     assert get_default(x, -11, dtype(big)) == big
+
+
+# ------------------------------------------------------------------------------------ get
+GET_DSPEED_TYPES = ["bl->b", "hl->h", "il->i", "ll->l", "Bl->B", "Hl->H", "Il->I", "Ll->L"]
+GET_DSPEED_TYPES += ["fl->f", "dl->d", "Fl->F", "Dl->D"]
+
+
+def test_get_interface():
+    from pygama_ak.dsp.processors.selection import get
+
+    assert lookup("get") is get
+    assert get.signature == "(n),()->()"
+    assert get.types == GET_DSPEED_TYPES
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint16, np.int64, np.float32, np.complex128])
+def test_get_matches_python_indexing(dtype):
+    rng = np.random.default_rng(2)
+    a = rng.integers(0, 100, size=(20, 9)).astype(dtype)
+    i = rng.integers(-9, 9, size=20)
+    out = lookup("get")(a, i)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, [a[r][i[r]] for r in range(20)])
+
+
+def test_get_keeps_nan_and_fails_out_of_range():
+    from pygama_ak.dsp.errors import DSPFatal
+
+    a = np.array([1.0, np.nan, 3.0])
+    assert np.isnan(lookup("get")(a, 1)) and lookup("get")(a, -3) == 1.0
+    for i in (3, -4):
+        with pytest.raises(DSPFatal, match="out of range"):
+            lookup("get")(a, i)

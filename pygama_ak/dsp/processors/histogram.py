@@ -1,4 +1,5 @@
-"""Histogram of a waveform's samples and the mode/width of such a histogram."""
+"""Histogram of a waveform's samples (over its range or around its mode) and the mode/width of
+such a histogram (histogram_stats, histogram_peakstats)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numba
 import numpy as np
 
 from ..errors import DSPFatal
-from ._util import GUFUNC_OPTIONS, any_nan
+from ._util import GUFUNC_OPTIONS, NJIT_OPTIONS, any_nan
 
 
 @numba.guvectorize(
@@ -131,3 +132,150 @@ def histogram_stats(
             if fwhm_out[0] < abs(peak - edges_in[i]):
                 fwhm_out[0] = abs(peak - edges_in[i])
             break
+
+
+@numba.njit(**NJIT_OPTIONS)
+def _edges_over_range(lo: float, hi: float, borders_out: np.ndarray) -> None:
+    """len(borders_out) edges from lo to hi as numba's np.linspace (float64, stored)."""
+    m = len(borders_out) - 1
+    start = np.float64(lo)
+    stop = np.float64(hi)
+    if m == 0:
+        borders_out[0] = start
+        return
+    step = (stop - start) / m
+    for i in range(m):
+        borders_out[i] = start + i * step
+    borders_out[m] = stop
+
+
+@numba.guvectorize(
+    [
+        "void(float32[:], float32, float32, float32[:], float32[:])",
+        "void(float64[:], float64, float64, float64[:], float64[:])",
+    ],
+    "(n),(),(),(m),(p)",
+    **GUFUNC_OPTIONS,
+)
+def histogram_around_mode(
+    w_in: np.ndarray,
+    center: float,
+    bin_width: float,
+    weights_out: np.ndarray,
+    borders_out: np.ndarray,
+) -> None:
+    """Histogram of w_in in len(weights_out) bins of bin_width (unit of w_in) centred on center.
+
+    center NaN: the mode of a first histogram over [min, max) (centre of its fullest bin),
+    rounded to a multiple of bin_width (the minimum for a flat waveform). Bin k covers
+    [center - (m//2 + 0.5 - k)·bin_width, ... + bin_width); samples outside are not counted.
+    DSPFatal if w_in has a NaN or len(borders_out) != len(weights_out) + 1.
+    """
+    m = len(weights_out)
+    if m + 1 != len(borders_out):
+        raise DSPFatal("length borders_out must be exactly 1 + length of weights_out")
+    if any_nan(np.ascontiguousarray(w_in)):
+        raise DSPFatal("input data contains nan")
+    mid = np.float64(center)
+    if np.isnan(mid):
+        weights_out[:] = 0
+        lo = np.min(w_in)
+        hi = np.max(w_in)
+        delta = (hi - lo) / m
+        _edges_over_range(lo, hi, borders_out)
+        if delta == 0:
+            mid = lo
+        else:
+            for v in w_in:
+                if v != hi:
+                    k = int(np.floor((v - borders_out[0]) / delta))
+                    weights_out[min(k, m - 1)] += 1  # rounding can put one past the end
+            mid = borders_out[np.argmax(weights_out)] + 0.5 * delta
+            mid = np.round(mid / bin_width) * bin_width
+    weights_out[:] = 0
+    first = mid - bin_width * (m // 2) - 0.5 * bin_width
+    for i in range(m + 1):
+        borders_out[i] = first + bin_width * np.float64(i)
+    for v in w_in:
+        k = int(np.floor((v - borders_out[0]) / bin_width))
+        if 0 <= k < m:
+            weights_out[k] += 1
+
+
+@numba.guvectorize(
+    [
+        "void(float32[:], float32[:], float32, int32, int32, float32[:], float32[:])",
+        "void(float64[:], float64[:], float64, int32, int32, float64[:], float64[:])",
+    ],
+    "(n),(m),(),(),()->(),()",
+    **GUFUNC_OPTIONS,
+)
+def histogram_peakstats(
+    weights_in: np.ndarray,
+    edges_in: np.ndarray,
+    max_in: float,
+    skip_zeroes: int,
+    width_type: int,
+    mode_out: np.ndarray,
+    width_out: np.ndarray,
+) -> None:
+    """Centre of the mode bin and a width of the peak of a histogram (unit of the edges).
+
+    Mode bin: the first fullest bin, or the bin holding max_in when it is not NaN (clamped to
+    the first/last bin). Each half width runs from the mode to the near edge of the first bin
+    at or below half the mode's content, walking out from the mode bin (itself included;
+    empty bins are skipped when skip_zeroes), or to the outer edge if none is.
+    width_type: 0 left+right, 1 min, 2 max, 3 left, 4 right half width.
+    DSPFatal if weights_in has a NaN, len(edges_in) != len(weights_in) + 1 or width_type
+    is not 0..4.
+    """
+    mode_out[0] = np.nan
+    width_out[0] = np.nan
+    if any_nan(np.ascontiguousarray(weights_in)):
+        raise DSPFatal("nan in input weights")
+    m = len(weights_in)
+    if m + 1 != len(edges_in):
+        raise DSPFatal("length edges_in must be exactly 1 + length of weights_in")
+    imax = 0
+    if np.isnan(max_in):
+        for i in range(m):
+            if weights_in[i] > weights_in[imax]:
+                imax = i
+    elif max_in > edges_in[m]:
+        imax = m - 1
+    elif max_in < edges_in[0]:
+        imax = 0
+    else:
+        for i in range(m):
+            if edges_in[i] <= max_in < edges_in[i + 1]:
+                imax = i
+                break
+    mode_out[0] = edges_in[imax] + 0.5 * (edges_in[imax + 1] - edges_in[imax])
+    mode = mode_out[0]
+    half = 0.5 * weights_in[imax]
+    right = abs(mode - edges_in[m])
+    for i in range(imax, m):
+        if skip_zeroes and weights_in[i] == 0:
+            continue
+        if weights_in[i] <= half:
+            right = abs(mode - edges_in[i])
+            break
+    left = abs(mode - edges_in[0])
+    for i in range(imax, -1, -1):
+        if skip_zeroes and weights_in[i] == 0:
+            continue
+        if weights_in[i] <= half:
+            left = abs(mode - edges_in[i + 1])
+            break
+    if width_type == 0:
+        width_out[0] = np.float64(left) + np.float64(right)
+    elif width_type == 1:
+        width_out[0] = min(left, right)
+    elif width_type == 2:
+        width_out[0] = max(left, right)
+    elif width_type == 3:
+        width_out[0] = left
+    elif width_type == 4:
+        width_out[0] = right
+    else:
+        raise DSPFatal("Unknown width_type, must be [0...4]")

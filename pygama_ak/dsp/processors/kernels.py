@@ -11,7 +11,7 @@ import numba
 import numpy as np
 
 from ..errors import DSPFatal
-from ._util import GUFUNC_OPTIONS
+from ._util import GUFUNC_OPTIONS, cast_like
 
 _NJIT: dict = {"cache": True, "error_model": "numpy"}
 
@@ -244,3 +244,32 @@ def gaussian_filter1d(sigma: float, truncate: float, weights: np.ndarray) -> Non
     total = 0.0 + _pairwise_sum(phi)
     for i in range(n):
         weights[i] = phi[i] / total
+
+
+@numba.guvectorize(["void(float32[:])", "void(float64[:])"], "(n)", **GUFUNC_OPTIONS)
+def moving_slope(kernel: np.ndarray) -> None:
+    """Kernel whose convolution with a waveform gives its least-squares slope over len(kernel)
+    samples (ADC/sample), reversed for convolution.
+
+    Tap j is ((n - j)·n - Σx) / (n·Σx² - (Σx)²) with x = 1..n; like dspeed the numerator is
+    first stored in the kernel's dtype, then divided in that dtype.
+    """
+    n = len(kernel)
+    sum_x = n * (n + 1) / 2.0
+    sum_x2 = n * (n + 1) * (2 * n + 1) / 6.0
+    denom = n * sum_x2 - sum_x * sum_x
+    for j in range(n):
+        kernel[j] = (n - j) * n - sum_x
+    for j in range(n):
+        kernel[j] = kernel[j] / cast_like(kernel[j], denom)
+
+
+@numba.guvectorize(
+    ["void(float32, float32[:])", "void(float64, float64[:])"], "(),(n)", **GUFUNC_OPTIONS
+)
+def step(weight_pos: float, kernel: np.ndarray) -> None:
+    """Step kernel: -1 on the first and last quarter of len(kernel) samples, +1 in the middle
+    half (sample j with n/4 ≤ j < 3n/4). weight_pos is accepted and, as in dspeed, unused."""
+    n = len(kernel)
+    for j in range(n):
+        kernel[j] = 1.0 if n / 4 <= j < 3 * n / 4 else -1.0
