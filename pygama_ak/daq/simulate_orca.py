@@ -558,3 +558,80 @@ def simulate_gretina4m_orca(
     truth["values"] = np.array(values)
     w.write(path)
     return truth
+
+
+# ----------------------------------------------------------------------------- ORCA-FCIO
+def fcio_packet(data_id: int, streamid: int, tmio: bytes) -> np.ndarray:
+    """An ORCA-wrapped FCIO packet (``ORFCIO*Decoder``): extended header (w0, w1 = length),
+    w2 = FCIO stream id, then the tmio bytes of the FCIO record(s), NUL-padded to a word."""
+    data = bytes(tmio) + b"\0" * (-len(tmio) % 4)
+    body = np.concatenate(
+        [np.array([streamid & 0xFFFFFFFF], np.uint32), np.frombuffer(data, "<u4")]
+    )
+    return _packet(data_id, body, extended=True)
+
+
+def wrap_fcio_in_orca(
+    path: str | os.PathLike,
+    fcio_path: str | os.PathLike,
+    *,
+    fcid: int = 0,
+    card_address: int = 16,
+    n_channels: int = 3,
+    fsp_enabled: bool = True,
+) -> Path:
+    """Write the records of an FCIO file as an ORCA file of ORCA-FCIO packets (LEGEND-200 2025
+    layout): the protocol header, an FSPConfig and the Config in the first packet; every FSP
+    record in one packet with the FCIO record after it (one ``packet_id``). The listener
+    ``fcid`` must equal the FCIO stream id's low 16 bits; ``fsp_enabled`` sets the listener's
+    ``fspEnabled`` (daq2lh5 writes the FSP tables only then)."""
+    from ..raw.fcio import records as R
+    from ..raw.fcio.framing import SCAN_END, scan_records
+
+    raw = np.frombuffer(Path(fcio_path).read_bytes(), dtype=np.uint8)
+    cap = len(raw) // 4 + 1
+    tags, offs, ends, nfr = (np.empty(cap, np.int64) for _ in range(4))
+    k, _, status, _, _ = scan_records(raw, len(raw), 0, True, tags, offs, ends, nfr)
+    if status != SCAN_END:
+        raise ValueError(f"{fcio_path}: not a complete FCIO stream (scan status {status})")
+    w = OrcaWriter(run_number=7)
+    ids = {
+        name: w.add_decoder("ORFlashCamListenerModel", f"FCIO{name}", f"ORFCIO{name}Decoder")
+        for name in ("Config", "Event", "EventHeader", "Status")
+    }
+    w.add_card(
+        0,
+        {
+            "Class Name": "ORFlashCamADCModel",
+            "Card": 2,
+            "CardAddress": card_address,
+            "Enabled": [i < n_channels for i in range(max(n_channels, 6))],
+        },
+    )
+    w.readout.append(
+        {
+            "name": "ORFlashCamListenerModel",
+            "uniqueID": fcid,
+            "children": [{"crate": 0, "station": 2, "name": "ORFlashCamADCModel"}],
+        }
+    )
+    w.aux_hw.append(
+        {"Class Name": "ORFlashCamListenerModel", "uniqueID": fcid, "fspEnabled": fsp_enabled}
+    )
+    decoder_of = {
+        R.CONFIG: "Config",
+        R.EVENT: "Event",
+        R.SPARSE_EVENT: "Event",
+        R.EVENT_HEADER: "EventHeader",
+        R.STATUS: "Status",
+    }
+    start = 0  # first byte of the packet being assembled
+    for i in range(k):
+        tag = int(tags[i])
+        if tag in R.FSP_TAGS or tag == R.PSEUDO_PROTOCOL:
+            continue  # goes into the packet of the record after it
+        name = decoder_of.get(tag)
+        if name is not None:
+            w.packets.append(fcio_packet(ids[name], fcid, raw[start : ends[i]].tobytes()))
+        start = int(ends[i])
+    return w.write(path)

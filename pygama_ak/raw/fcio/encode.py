@@ -183,3 +183,131 @@ def status(
     frames = [_i32(status_), _i32(statustime), _i32(len(cards)), _i32(size)]
     frames += [np.asarray(c, dtype="<u4").tobytes()[:size] for c in cards]
     return record(R.STATUS, *frames)
+
+
+# ----------------------------------------------------------------------------- FSP records
+def fsp_write_flags(
+    *,
+    consecutive: bool = False,
+    extended: bool = False,
+    hwm_multiplicity: bool = False,
+    hwm_prescaled: bool = False,
+    wps_sum: bool = False,
+    wps_coincident_sum: bool = False,
+    wps_prescaled: bool = False,
+    ct_multiplicity: bool = False,
+    write: bool = False,
+) -> np.ndarray:
+    """libfsp's 24-byte ``FSPWriteFlags`` struct (event and trigger flag unions, write)."""
+    from .fsp import WRITE_FLAGS
+
+    flags = np.zeros(1, dtype=WRITE_FLAGS)
+    for name, value in (
+        ("consecutive", consecutive),
+        ("extended", extended),
+        ("hwm_multiplicity", hwm_multiplicity),
+        ("hwm_prescaled", hwm_prescaled),
+        ("wps_sum", wps_sum),
+        ("wps_coincident_sum", wps_coincident_sum),
+        ("wps_prescaled", wps_prescaled),
+        ("ct_multiplicity", ct_multiplicity),
+    ):
+        flags[name] = int(value)
+    flags["write"] = int(write)
+    return flags.view(np.uint8)
+
+
+def _flag_bits(bits: int) -> np.ndarray:
+    """An 8-byte flag union (uint8 flags overlaid on a uint64) from its integer value."""
+    return np.asarray([bits], dtype="<u8")
+
+
+def fsp_config(values: dict) -> bytes:
+    """An FSPConfig record (48 frames, libfsp ``FCIOPutFSPConfig`` order) from table values.
+
+    ``values`` holds every :data:`.fsp.CONFIG_COLUMNS` field by name; the ``*_nsec`` windows
+    are split into seconds and nanoseconds, labels are written as ``char[8]`` each, and the
+    enabled write flags are given by their union values (``trg_enabled_write_flags_event``,
+    ``trg_enabled_write_flags_trigger``).
+    """
+    from .fsp import CONFIG_LAYOUT, LABEL_BYTES
+
+    frames: list[bytes | np.ndarray] = []
+    for name, kind in CONFIG_LAYOUT:
+        if kind == "label[]":
+            labels = values[name]
+            frames.append(
+                b"".join(bytes(s)[: LABEL_BYTES - 1].ljust(LABEL_BYTES, b"\0") for s in labels)
+            )
+        elif kind.endswith("[]"):
+            frames.append(np.asarray(values[name], dtype="<" + kind[:-2]))
+        elif kind == "write_flags":
+            raw = np.zeros(24, dtype=np.uint8)
+            raw[:8] = _flag_bits(values["trg_enabled_write_flags_event"]).view(np.uint8)
+            raw[8:16] = _flag_bits(values["trg_enabled_write_flags_trigger"]).view(np.uint8)
+            frames.append(raw)
+        elif kind == "flags":
+            frames.append(_flag_bits(values[name]))
+        elif kind in ("s", "ns"):
+            sec, nsec = divmod(int(values[f"{name}_nsec"]), 1_000_000_000)
+            frames.append(np.asarray([sec if kind == "s" else nsec], dtype="<i8"))
+        else:
+            frames.append(np.asarray([values[name]], dtype="<" + kind))
+    return record(R.FSP_CONFIG, *frames)
+
+
+def fsp_event(
+    *,
+    write_flags: np.ndarray | None = None,
+    proc_flags: Sequence[int] = (0, 0, 0),
+    nconsecutive: int = 0,
+    hwm: Sequence = (0, 0, 0, 0),
+    wps: Sequence = (0.0, 0, 0, 0.0, 0),
+    ct_trace_idx: Sequence[int] = (),
+    ct_max: Sequence[int] = (),
+    sub_events: Sequence[tuple[int, int, float]] = (),
+    hwm_prescaled_trace_idx: Sequence[int] | None = (),
+) -> bytes:
+    """An FSPEvent record as libfsp's ``FCIOPutFSPEvent`` writes it.
+
+    ``hwm`` = (hw_multiplicity, max_value, min_value, sw_multiplicity); ``wps`` = (sum_value,
+    sum_offset, sum_multiplicity, max_single_peak_value, max_single_peak_offset);
+    ``sub_events`` = (start, stop, wps_max) triples; ``proc_flags`` = the HWM, WPS and CT flag
+    unions. ``hwm_prescaled_trace_idx`` None omits the last frame (libfsp before it was
+    added); otherwise it is written as libfsp does: ``n`` int-sized slots of the u16 array.
+    """
+    from .fsp import HWM_OBS, WPS_OBS
+
+    if write_flags is None:
+        write_flags = fsp_write_flags()
+    hwm_obs = np.array([tuple(hwm)], dtype=HWM_OBS)
+    wps_obs = np.array([tuple(wps)], dtype=WPS_OBS)
+    sub = list(sub_events)
+    frames: list[bytes | np.ndarray] = [
+        np.asarray(write_flags, dtype=np.uint8),
+        np.asarray(proc_flags, dtype="<u8"),
+        _i32([nconsecutive]),
+        hwm_obs.view(np.uint8),
+        wps_obs.view(np.uint8),
+        _i32(ct_trace_idx),
+        np.asarray(ct_max, dtype="<u2"),
+        _i32([s[0] for s in sub]),
+        _i32([s[1] for s in sub]),
+        np.asarray([s[2] for s in sub], dtype="<f4"),
+    ]
+    if hwm_prescaled_trace_idx is not None:
+        n = len(hwm_prescaled_trace_idx)
+        slots = np.zeros(2 * n, dtype="<u2")  # the int writer takes 4·n bytes of the u16 array
+        slots[:n] = hwm_prescaled_trace_idx
+        frames.append(slots)
+    return record(R.FSP_EVENT, *frames)
+
+
+def fsp_status(stats: dict) -> bytes:
+    """An FSPStatus record: libfsp's 112-byte ``FSPStats`` struct (fields by name)."""
+    from .fsp import FSP_STATS
+
+    row = np.zeros(1, dtype=FSP_STATS)
+    for name, value in stats.items():
+        row[name] = value
+    return record(R.FSP_STATUS, row.view(np.uint8))

@@ -8,11 +8,13 @@ a new dead-time bookkeeping (a new run); event decoding follows it. Tables and k
 follow daq2lh5: ``FCEventDecoder`` (one row per trace, key = rawid),
 ``FCEventHeaderDecoder`` (one row per EventHeader record, key ``fcid_N/evt_hdr``),
 ``FCStatusDecoder`` (one row per card, key ``fcid_N/status/cardR``) and ``FCConfigDecoder``
-(one row per Config record, key ``fcid_N/config``).
+(one row per Config record, key ``fcid_N/config``); FSP (software trigger) records →
+``FSPConfigDecoder``/``FSPEventDecoder``/``FSPStatusDecoder`` (:mod:`.fsp`).
 
 ``packet_id`` counts the records after the first Config (which gets 0); an FSP record shares
-the id of the record it annotates. RecEvent, Calib, FSP and unknown records are skipped and
-counted; so are records before the first Config.
+the id of the record it annotates (an FSPConfig: the id of its Config). RecEvent, Calib and
+unknown records are skipped and counted; so are records before the first Config (except an
+FSPConfig right before it) and FSP records without libfsp's layout.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 
 from ..errors import CorruptFileError, DAQFileError, TruncatedFileError
 from ..stream import Batch, DAQStream
+from . import fsp as FSP
 from . import records as R
 from .accumulate import EventAccumulator
 from .config import MIN_CONFIG_FRAMES, FCIOConfig, decode_config
@@ -44,14 +47,23 @@ from .tables import config_table
 DEFAULT_OUT_BYTES = 4 << 20  # decoded bytes per FCEvent/FCEventHeader batch
 SMALL_BATCH_ROWS = 4096  # FCConfig/FCStatus rows per batch (each append has a fixed cost)
 _EVENT_TAGS = np.array([R.EVENT, R.SPARSE_EVENT, R.EVENT_HEADER])
-_SKIPPED_TAGS = (R.CALIB, R.RECEVENT, R.FSP_CONFIG, R.FSP_EVENT, R.FSP_STATUS)
+_SKIPPED_TAGS = (R.CALIB, R.RECEVENT)
+FSP_BATCH_ROWS = 1 << 16  # FSP rows queued before they are yielded
 
 
 class FCIOStream(DAQStream):
     """Decode an FCIO file: Config, Event, SparseEvent, EventHeader and Status records."""
 
     format_name = "FlashCam"
-    decoder_names = ("FCConfigDecoder", "FCStatusDecoder", "FCEventDecoder", "FCEventHeaderDecoder")
+    decoder_names = (
+        "FCConfigDecoder",
+        "FCStatusDecoder",
+        "FCEventDecoder",
+        "FCEventHeaderDecoder",
+        "FSPConfigDecoder",
+        "FSPEventDecoder",
+        "FSPStatusDecoder",
+    )
 
     def __init__(
         self,
@@ -73,6 +85,8 @@ class FCIOStream(DAQStream):
         self.config_rows: list[tuple[int, FCIOConfig]] = []  # queued FCConfig rows
         self.status = StatusDecoder()
         self.event_frames = 0  # frames of the last Event record (to spot a cut last record)
+        self.fsp = FSP.FSPRows(self.path)
+        self.config_pid = 0  # packet id of the Config in effect (FSPConfig rows share it)
 
     @staticmethod
     def sniff(head: bytes) -> bool:
@@ -117,6 +131,7 @@ class FCIOStream(DAQStream):
         tbl, keys = self.status.take()
         if tbl is not None:
             yield Batch("FCStatusDecoder", tbl, keys)
+        yield from self.fsp.take()
 
     def _chunk(self, chunk: RecordChunk) -> Iterator[Batch]:
         tags = chunk.tags
@@ -124,11 +139,21 @@ class FCIOStream(DAQStream):
         bad: DAQFileError | None = None
         if chunk.last_at_eof:
             reason = self._incomplete(chunk, k - 1)
+            if not reason and tags[k - 1] in R.FSP_TAGS:
+                reason = (
+                    f"the file ends after the {R.tag_name(tags[k - 1])} record, before the FCIO "
+                    "record it annotates is complete"
+                )
+            if reason and k >= 2 and tags[k - 2] in R.FSP_TAGS:  # FSP + its record: one packet
+                reason = f"the {R.tag_name(tags[k - 1])} record it annotates is cut: {reason}"
+                k -= 1
             if reason:
                 k -= 1
                 bad = TruncatedFileError(
                     self.path, chunk.base + int(chunk.offs[k]), R.tag_name(tags[k]), reason
                 )
+        if k:
+            self._resolve_fsp(int(tags[0]))
         pids = self._packet_ids(tags[:k]) if chunk.pids is None else chunk.pids[:k]
         starts = [0, *np.flatnonzero(tags[:k] == R.CONFIG).tolist(), k]
         for a, b in zip(starts[:-1], starts[1:]):
@@ -170,6 +195,7 @@ class FCIOStream(DAQStream):
         )
         if self.cfg is None and chunk.pids is None:
             pid = 0
+        self.config_pid = pid
         if not cfg.same_layout(self.cfg):  # a repeated Config (concatenated runs) keeps it
             if self.acc is not None:
                 yield from self.acc.take()
@@ -184,6 +210,9 @@ class FCIOStream(DAQStream):
                 f"{cfg.adcbits} (FlashCam has 12 or 16): decoded as 16-bit"
             )
         self.config_rows.append((pid, cfg))
+        if self.fsp.pending_config is not None:  # the FSPConfig written before this Config
+            self.fsp.configs.append((pid, self.fsp.pending_config, cfg.fcid))
+            self.fsp.pending_config = None
         if len(self.config_rows) >= SMALL_BATCH_ROWS:
             yield from self._small_tables()
 
@@ -192,6 +221,10 @@ class FCIOStream(DAQStream):
         seg = tags[a:b]
         if self.cfg is None:
             n = int((seg > 0).sum())
+            if b < len(tags) and tags[b] == R.CONFIG and tags[b - 1] == R.FSP_CONFIG:
+                self._fsp_config(chunk, b - 1)  # an FSPConfig written before the Config
+                self.records_done += 1
+                n -= 1
             if n:
                 self.stats.skipped["records before the first Config"] += n
             self._count_pseudo(chunk, a, b)
@@ -241,6 +274,9 @@ class FCIOStream(DAQStream):
             )
         if self.status.nrows >= SMALL_BATCH_ROWS:
             yield from self._small_tables()
+        self._fsp_records(chunk, a, stop, pids)
+        if self.fsp.nrows >= FSP_BATCH_ROWS:
+            yield from self.fsp.take()
         # bookkeeping
         seg = tags[a:stop]
         ev_tags = seg[seg == R.EVENT]
@@ -248,6 +284,8 @@ class FCIOStream(DAQStream):
             self.event_frames = int(chunk.nframes[a:stop][seg == R.EVENT][-1])
         for tag, n in zip(*np.unique(seg[seg > 0], return_counts=True)):
             name = R.tag_name(tag)
+            if tag in R.FSP_TAGS:  # counted by _fsp_records
+                continue
             if tag in _SKIPPED_TAGS or tag not in R.TAG_NAMES:
                 self.stats.skipped[name] += int(n)
             else:
@@ -256,6 +294,98 @@ class FCIOStream(DAQStream):
         self.records_done += int((seg > 0).sum())
         if error is not None:
             raise error.with_records_done(self.records_done)
+
+    # ------------------------------------------------------------------ FSP records
+    def _fsp_records(self, chunk: RecordChunk, a: int, b: int, pids: np.ndarray) -> None:
+        """Decode the FSP records among ``chunk`` records ``a..b`` into :attr:`fsp`."""
+        tags = chunk.tags
+        seg = tags[a:b]
+        for r in a + np.flatnonzero(seg == R.FSP_CONFIG):
+            self._fsp_config(chunk, int(r))
+        for r in a + np.flatnonzero(seg == R.FSP_STATUS):
+            off = int(chunk.offs[r])
+            try:
+                row = FSP.decode_status(chunk.buf, off, int(chunk.nframes[r]))
+            except FSP.FSPLayoutError as exc:
+                self._fsp_skip(chunk, int(r), exc.field, str(exc))
+                continue
+            self.fsp.statuses.append((int(pids[r]), row, self.cfg.fcid))
+            self.fsp.nrows += 1
+            self.stats.records["FSPStatus"] += 1
+        sel = a + np.flatnonzero(seg == R.FSP_EVENT)
+        if len(sel) == 0:
+            return
+        self.fsp.event_frames = int(chunk.nframes[sel[-1]])
+        cols, ok, problems = FSP.decode_events(chunk.buf, chunk.offs, chunk.nframes, sel)
+        for r, name, reason in problems:
+            self._fsp_skip(chunk, r, name, reason)
+        sel = sel[ok]
+        last = len(tags) - 1  # the record after each FSPEvent (0: in the next chunk)
+        nxt = np.where(sel < last, tags[np.minimum(sel + 1, last)], 0)
+        header = nxt == R.EVENT_HEADER
+        mask = header | np.isin(nxt, (R.EVENT, R.SPARSE_EVENT))
+        if mask.any():
+            keys = np.full(int(mask.sum()), f"swtid_{self.cfg.fcid}/event", dtype=object)
+            keys[header[mask]] = f"swtid_{self.cfg.fcid}/evt_hdr"
+            rows = FSP.take_rows(cols, mask)
+            self.fsp.add_events(pids[sel[mask]].astype(np.int64), rows, keys)
+            self.stats.records["FSPEvent"] += int(mask.sum())
+        pending = nxt == 0  # the last record of the chunk: its event is in the next chunk
+        if pending.any():
+            self.fsp.pending_events = (
+                pids[sel[pending]].astype(np.int64),
+                FSP.take_rows(cols, pending),
+            )
+            self.stats.records["FSPEvent"] += int(pending.sum())
+        for r in sel[(nxt != 0) & ~np.isin(nxt, (R.EVENT, R.SPARSE_EVENT, R.EVENT_HEADER))]:
+            after = R.tag_name(tags[r + 1])
+            self._fsp_skip(chunk, int(r), "tag", f"followed by a {after}, not an event record")
+
+    def _fsp_config(self, chunk: RecordChunk, r: int) -> None:
+        """Decode the FSPConfig record ``r``: it belongs to the Config right after it (pending
+        until that is decoded) or else to the Config in effect."""
+        try:
+            values = FSP.decode_config(chunk.buf, int(chunk.offs[r]), int(chunk.nframes[r]))
+        except FSP.FSPLayoutError as exc:
+            self._fsp_skip(chunk, r, exc.field, str(exc))
+            return
+        self.stats.records["FSPConfig"] += 1
+        after = int(chunk.tags[r + 1]) if r + 1 < len(chunk.tags) else 0
+        if self.cfg is None or after in (0, R.CONFIG):
+            self.fsp.pending_config = values
+        else:
+            self.fsp.configs.append((self.config_pid, values, self.cfg.fcid))
+            self.fsp.nrows += 1
+
+    def _resolve_fsp(self, first_tag: int) -> None:
+        """Assign the FSP records that ended the previous chunk, now that the record they
+        annotate (``first_tag``, the first of this chunk) is known."""
+        if self.fsp.pending_events is not None:
+            pids, cols = self.fsp.pending_events
+            self.fsp.pending_events = None
+            if first_tag in (R.EVENT, R.SPARSE_EVENT, R.EVENT_HEADER) and self.cfg is not None:
+                kind = "evt_hdr" if first_tag == R.EVENT_HEADER else "event"
+                keys = np.full(len(pids), f"swtid_{self.cfg.fcid}/{kind}", dtype=object)
+                self.fsp.add_events(pids, cols, keys)
+            else:
+                self.stats.records["FSPEvent"] -= len(pids)
+                self.stats.skipped["FSPEvent"] += len(pids)
+                self.stats.warnings.append(
+                    f"{self.path}: FSPEvent record before a {R.tag_name(first_tag)}, "
+                    "not an event record: skipped"
+                )
+        if self.fsp.pending_config is not None and first_tag != R.CONFIG and self.cfg is not None:
+            self.fsp.configs.append((self.config_pid, self.fsp.pending_config, self.cfg.fcid))
+            self.fsp.pending_config = None
+            self.fsp.nrows += 1
+
+    def _fsp_skip(self, chunk: RecordChunk, r: int, field_name: str, reason: str) -> None:
+        name = R.tag_name(chunk.tags[r])
+        self.stats.skipped[name] += 1
+        self.stats.warnings.append(
+            f"{self.path}: {name} record at byte offset {chunk.base + int(chunk.offs[r])}: "
+            f"field {field_name}: {reason.removeprefix(f'field {field_name}: ')}: skipped"
+        )
 
     def _decode(self, chunk: RecordChunk, sel: np.ndarray, ntr: np.ndarray) -> int:
         """Decode event records ``sel`` into the accumulator; returns how many were decoded."""
@@ -314,6 +444,12 @@ class FCIOStream(DAQStream):
             need = max(5, self.event_frames or 6)
         elif tag == R.CONFIG:
             need = MIN_CONFIG_FRAMES
+        elif tag == R.FSP_CONFIG:
+            need = FSP.CONFIG_FRAMES
+        elif tag == R.FSP_EVENT:
+            need = self.fsp.event_frames
+        elif tag == R.FSP_STATUS:
+            need = FSP.STATUS_FRAMES
         elif tag in (R.SPARSE_EVENT, R.EVENT_HEADER):
             need = 7
             if tag == R.SPARSE_EVENT and nf >= 7:

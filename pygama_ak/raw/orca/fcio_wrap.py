@@ -5,8 +5,11 @@ FCIO records: the Config packet starts with the tmio protocol header, an Event p
 hold an FSP record before its Event/SparseEvent/EventHeader record. The payloads of one
 stream id are concatenated per input chunk and decoded by :class:`~..fcio.FCIOStream`'s
 kernels (one FCIO stream state per stream id), with the ORCA packet index as ``packet_id``.
-FSP (software trigger) records are counted and skipped. Tables and keys are those of the
-native FCIO decoders, under the ORCA decoder names.
+FSP (software trigger) records are decoded as in native FCIO (:mod:`..fcio.fsp`) and emitted, as
+daq2lh5 does, under the ORCA decoder of the record they annotate with ``swtid_N/...`` keys:
+FSPConfig → ``ORFCIOConfigDecoder``, FSPEvent → ``ORFCIOEventDecoder`` (``/event``) or
+``ORFCIOEventHeaderDecoder`` (``/evt_hdr``), FSPStatus → ``ORFCIOStatusDecoder``. Tables and
+keys are those of the native FCIO decoders, under the ORCA decoder names.
 """
 
 from __future__ import annotations
@@ -34,6 +37,8 @@ ORCA_NAME = {
     "FCEventDecoder": "ORFCIOEventDecoder",
     "FCEventHeaderDecoder": "ORFCIOEventHeaderDecoder",
     "FCStatusDecoder": "ORFCIOStatusDecoder",
+    "FSPConfigDecoder": "ORFCIOConfigDecoder",
+    "FSPStatusDecoder": "ORFCIOStatusDecoder",
 }
 HEADER_WORDS = 3
 
@@ -115,7 +120,7 @@ class WrappedFCIO:
         )
         try:
             for batch in fs.decode_chunk(chunk):
-                yield _renamed(batch)
+                yield from _renamed(batch)
         except DAQFileError as exc:
             j = int(np.searchsorted(pos, exc.offset, side="right") - 1)
             where = base + int(starts[j]) + exc.offset - int(pos[j])
@@ -139,7 +144,7 @@ class WrappedFCIO:
         """Rows every stream still holds."""
         for fs in self.streams.values():
             for batch in fs.flush():
-                yield _renamed(batch)
+                yield from _renamed(batch)
 
     def merge_stats(self, records, skipped, warnings) -> None:
         """Add the FCIO streams' record counts to the ORCA stream's."""
@@ -151,5 +156,15 @@ class WrappedFCIO:
             warnings.extend(fs.stats.warnings)
 
 
-def _renamed(batch: Batch) -> Batch:
-    return Batch(ORCA_NAME.get(batch.decoder, batch.decoder), batch.table, batch.keys)
+def _renamed(batch: Batch) -> Iterator[Batch]:
+    """The batch under its ORCA decoder name; FSPEvent rows go to the decoder of the record
+    they annotate (``swtid_N/event`` → ORFCIOEvent, ``swtid_N/evt_hdr`` → ORFCIOEventHeader)."""
+    if batch.decoder != "FSPEventDecoder":
+        yield Batch(ORCA_NAME.get(batch.decoder, batch.decoder), batch.table, batch.keys)
+        return
+    header = np.array([str(k).endswith("/evt_hdr") for k in batch.keys], dtype=bool)
+    for name, rows in (("ORFCIOEventDecoder", ~header), ("ORFCIOEventHeaderDecoder", header)):
+        if rows.all():
+            yield Batch(name, batch.table, batch.keys)
+        elif rows.any():
+            yield Batch(name, batch.table[rows], batch.keys[rows])
