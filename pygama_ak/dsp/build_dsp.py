@@ -366,7 +366,7 @@ def build_dsp(
             executor, ahead, work_here = make_executor(jobs, scheduler, preload), 2 * max(jobs, 1), False
         elif jobs > 1:  # this process works too, beside jobs - 1 workers
             runner_for(tasks[0])  # workers forked from here start with the chain built
-            executor, ahead, work_here = process_pool(jobs - 1, preload, inherit=True), 2 * (jobs - 1), True
+            executor, ahead, work_here = process_pool(jobs - 1, preload, inherit=True), 3 * (jobs - 1), True
         else:
             executor, ahead, work_here = make_executor(1), 1, False
         try:

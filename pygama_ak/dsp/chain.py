@@ -225,7 +225,8 @@ class ProcessingChain:
             else:
                 step_args.append(inputs[i])
         label = f"{getattr(func, '__name__', str(func))}({', '.join(self._text(a) for a in args)})"
-        step = Step(label, func, step_args, step_kwargs)
+        loop = func.specialize(chars) if hasattr(func, "specialize") else func  # only this type's loop
+        step = Step(label, loop, step_args, step_kwargs)
         self._calls[self._call_key(func, inputs, step_kwargs)] = [a.name for a, o in zip(args, outputs) if o]
         if all(kind == "const" or self.vars[v].is_const or o
                for (kind, v), o in zip(step_args, outputs)) and not kwargs:

@@ -6,6 +6,7 @@ import numba
 import numpy as np
 
 from ._util import GUFUNC_OPTIONS, NJIT_OPTIONS, any_nan, fill_nan
+from .gufunc import lazy_gufunc
 
 
 # ----------------------------------------------------------------------------- bl_subtract
@@ -20,7 +21,7 @@ def _subtract(x: np.ndarray, value: float, out: np.ndarray) -> int:
     return nans
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     ["void(float32[:], float32, float32[:])", "void(float64[:], float64, float64[:])"],
     "(n),()->(n)",
     **GUFUNC_OPTIONS,

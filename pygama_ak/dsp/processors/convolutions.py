@@ -23,6 +23,7 @@ from numba.extending import intrinsic, overload
 from ..errors import DSPFatal
 from . import block_processor
 from ._util import GUFUNC_OPTIONS, any_nan
+from .gufunc import lazy_gufunc
 
 # helpers called from the gufuncs: same IEEE behaviour as the gufunc bodies (no ZeroDivisionError)
 _NJIT: dict = {"cache": True, "error_model": "numpy"}
@@ -436,7 +437,7 @@ def _np_convolve(w: np.ndarray, kernel: np.ndarray, n_left: int, n_right: int, o
         o += 1
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32[:], char, float32[:])",
         "void(float64[:], float64[:], char, float64[:])",
@@ -492,7 +493,7 @@ def _reflect(p: int, n: int) -> int:
     return period - p if p >= n else p
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     ["void(float32[:], float32[:], float32[:])", "void(float64[:], float64[:], float64[:])"],
     "(n),(m),(p)",
     **GUFUNC_OPTIONS,

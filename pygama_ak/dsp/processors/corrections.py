@@ -4,13 +4,13 @@ array subtracted over a sample range (wf_correction)."""
 from __future__ import annotations
 
 import numpy as np
-from numba import guvectorize
 
 from ..errors import DSPFatal
 from ._util import GUFUNC_OPTIONS, any_nan
+from .gufunc import lazy_gufunc
 
 
-@guvectorize(
+@lazy_gufunc(
     ["void(int32[:], float32[:], float32[:])", "void(int32[:], float64[:], float64[:])"],
     "(n),(p)->(n)",
     **GUFUNC_OPTIONS,
@@ -32,7 +32,7 @@ def inl_correction(w_in: np.ndarray, inl: np.ndarray, w_out: np.ndarray) -> None
             raise DSPFatal("ADC code out of range for the INL array")
 
 
-@guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32[:], int32, int32, float32[:])",
         "void(float64[:], float64[:], int32, int32, float64[:])",

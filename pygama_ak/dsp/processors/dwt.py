@@ -10,15 +10,15 @@ levels before the last keep the approximation. pywt itself is not needed.
 from __future__ import annotations
 
 import numpy as np
-from numba import guvectorize
 
 from ..errors import DSPFatal
 from ._util import GUFUNC_OPTIONS, any_nan
+from .gufunc import lazy_gufunc
 
 _SQRT_HALF = 0.7071067811865476  # pywt's haar filter tap
 
 
-@guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], int32, int8, int8, float32[:])",
         "void(float64[:], int64, int8, int8, float64[:])",

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import block_processor
 from ._util import GUFUNC_OPTIONS, NJIT_OPTIONS, any_nan, as_rows, cast_like, float_dtype, out_array
+from .gufunc import lazy_gufunc
 
 
 # ----------------------------------------------------------------------------- linear_slope_fit
@@ -193,7 +194,7 @@ def linear_slope_fit(
 
 
 # ----------------------------------------------------------------------------- linear_slope_diff
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32, float32, float32[:], float32[:])",
         "void(float64[:], float64, float64, float64[:], float64[:])",

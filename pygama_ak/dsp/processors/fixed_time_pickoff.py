@@ -7,6 +7,7 @@ import numpy as np
 
 from ..errors import DSPFatal
 from ._util import GUFUNC_OPTIONS, NJIT_OPTIONS, any_nan
+from .gufunc import lazy_gufunc
 
 _INDEX, _NEAREST, _FLOOR, _CEIL = ord("i"), ord("n"), ord("f"), ord("c")
 _LINEAR, _HERMITE, _SPLINE = ord("l"), ord("h"), ord("s")
@@ -43,7 +44,7 @@ def _natural_spline(w: np.ndarray, i: int, t0: float, t1: float) -> float:
     return t1 * w[i] + t0 * w[i + 1] + ((t1**3 - t1) * curv[i] + (t0**3 - t0) * curv[i + 1]) / 6.0
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32, int8, float32[:])",
         "void(float64[:], float64, int8, float64[:])",

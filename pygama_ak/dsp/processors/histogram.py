@@ -8,9 +8,10 @@ import numpy as np
 
 from ..errors import DSPFatal
 from ._util import GUFUNC_OPTIONS, NJIT_OPTIONS, any_nan
+from .gufunc import lazy_gufunc
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32[:], float32[:])",
         "void(float64[:], float64[:], float64[:])",
@@ -75,7 +76,7 @@ def histogram(w_in: np.ndarray, weights_out: np.ndarray, borders_out: np.ndarray
         weights_out[k] = (counts[0, k] + counts[1, k]) + (counts[2, k] + counts[3, k])
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32[:], float32[:], float32[:], float32[:], float32)",
         "void(float64[:], float64[:], float64[:], float64[:], float64[:], float64)",
@@ -149,7 +150,7 @@ def _edges_over_range(lo: float, hi: float, borders_out: np.ndarray) -> None:
     borders_out[m] = stop
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32, float32, float32[:], float32[:])",
         "void(float64[:], float64, float64, float64[:], float64[:])",
@@ -202,7 +203,7 @@ def histogram_around_mode(
             weights_out[k] += 1
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32[:], float32, int32, int32, float32[:], float32[:])",
         "void(float64[:], float64[:], float64, int32, int32, float64[:], float64[:])",

@@ -12,15 +12,15 @@ from collections.abc import Collection
 from typing import Any
 
 import numpy as np
-from numba import guvectorize
 
 from ..errors import DSPFatal
 from ..factory import VariableInfo
 from . import block_processor
 from ._util import GUFUNC_OPTIONS, any_nan, float_dtype
+from .gufunc import lazy_gufunc
 
 
-@guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float64[:], float64[:], float32, float32, float32[:])",
         "void(float64[:], float64[:], float64[:], float64, float64, float64[:])",

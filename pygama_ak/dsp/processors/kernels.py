@@ -12,11 +12,12 @@ import numpy as np
 
 from ..errors import DSPFatal
 from ._util import GUFUNC_OPTIONS, cast_like
+from .gufunc import lazy_gufunc
 
 _NJIT: dict = {"cache": True, "error_model": "numpy"}
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     ["void(float32, float32, float32[:])", "void(float64, float64, float64[:])"],
     "(),(),(n)",
     **GUFUNC_OPTIONS,
@@ -91,7 +92,7 @@ def _deconvolve_exp(values: np.ndarray, decay: float, kernel: np.ndarray) -> Non
         prev = cur
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32, float32, float32, float32[:])",
         "void(float64, float64, float64, float64[:])",
@@ -116,7 +117,7 @@ def cusp_filter(sigma: float, flat: float, decay: float, kernel: np.ndarray) -> 
     _deconvolve_exp(kernel, d, kernel)
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32, float32, float32, float32[:])",
         "void(float64, float64, float64, float64[:])",
@@ -220,7 +221,7 @@ def _pairwise_sum(a: np.ndarray) -> float:
     return values[0]
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     ["void(float32, float32, float32[:])", "void(float64, float64, float64[:])"],
     "(),(),(n)",
     **GUFUNC_OPTIONS,
@@ -246,7 +247,7 @@ def gaussian_filter1d(sigma: float, truncate: float, weights: np.ndarray) -> Non
         weights[i] = phi[i] / total
 
 
-@numba.guvectorize(["void(float32[:])", "void(float64[:])"], "(n)", **GUFUNC_OPTIONS)
+@lazy_gufunc(["void(float32[:])", "void(float64[:])"], "(n)", **GUFUNC_OPTIONS)
 def moving_slope(kernel: np.ndarray) -> None:
     """Kernel whose convolution with a waveform gives its least-squares slope over len(kernel)
     samples (ADC/sample), reversed for convolution.
@@ -264,7 +265,7 @@ def moving_slope(kernel: np.ndarray) -> None:
         kernel[j] = kernel[j] / cast_like(kernel[j], denom)
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     ["void(float32, float32[:])", "void(float64, float64[:])"], "(),(n)", **GUFUNC_OPTIONS
 )
 def step(weight_pos: float, kernel: np.ndarray) -> None:

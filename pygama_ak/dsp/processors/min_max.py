@@ -13,6 +13,7 @@ from numba import types
 from numba.extending import overload
 
 from ._util import GUFUNC_OPTIONS, NJIT_OPTIONS, any_nan
+from .gufunc import lazy_gufunc
 
 _BLOCK = 256
 _KEY_MAX = np.int64(2**63 - 1)  # float64 keys use the whole int64 range
@@ -96,7 +97,7 @@ def arg_extrema(w: np.ndarray) -> tuple[int, int, bool]:
     return imin, imax, False
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32[:], float32[:], float32[:], float32[:])",
         "void(float64[:], float64[:], float64[:], float64[:], float64[:])",
@@ -122,7 +123,7 @@ def min_max(
     a_max[0] = w[imax]
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32, float32, float32[:])",
         "void(float64[:], float64, float64, float64[:])",

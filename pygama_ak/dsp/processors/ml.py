@@ -11,31 +11,31 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba
 import numpy as np
 
 from . import block_processor
 from ._util import GUFUNC_OPTIONS
+from .gufunc import lazy_gufunc
 
 _UNARY = ["void(float32[:], float32[:])", "void(float64[:], float64[:])"]
 
 
-@numba.guvectorize(_UNARY, "(n)->(n)", **GUFUNC_OPTIONS)
+@lazy_gufunc(_UNARY, "(n)->(n)", **GUFUNC_OPTIONS)
 def _sigmoid(x_in: np.ndarray, x_out: np.ndarray) -> None:
     x_out[:] = 1 / (1 + np.exp(-x_in))
 
 
-@numba.guvectorize(_UNARY, "(n)->(n)", **GUFUNC_OPTIONS)
+@lazy_gufunc(_UNARY, "(n)->(n)", **GUFUNC_OPTIONS)
 def _relu(x_in: np.ndarray, x_out: np.ndarray) -> None:
     x_out[:] = x_in * (x_in > 0)
 
 
-@numba.guvectorize(_UNARY, "(n)->(n)", **GUFUNC_OPTIONS)
+@lazy_gufunc(_UNARY, "(n)->(n)", **GUFUNC_OPTIONS)
 def _leaky_relu(x_in: np.ndarray, x_out: np.ndarray) -> None:
     x_out[:] = x_in * (x_in > 0) + 0.01 * x_in * (x_in < 0)
 
 
-@numba.guvectorize(_UNARY, "(n)->(n)", **GUFUNC_OPTIONS)
+@lazy_gufunc(_UNARY, "(n)->(n)", **GUFUNC_OPTIONS)
 def _softplus(x_in: np.ndarray, x_out: np.ndarray) -> None:
     x_out[:] = np.log(1 + np.exp(x_in))
 
@@ -136,7 +136,7 @@ def classification_layer_with_bias(
     return _layer(x_in, kernel, bias, activation_func, x_out, ())
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32[:], float32[:], float32[:])",
         "void(float64[:], float64[:], float64[:], float64[:])",

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..errors import DSPFatal
 from ._util import GUFUNC_OPTIONS, any_nan
+from .gufunc import lazy_gufunc
 
 _NJIT: dict = {"cache": True, "error_model": "numpy"}
 
@@ -53,7 +54,7 @@ def _right_pass(w_in: np.ndarray, length: float, w_out: np.ndarray) -> None:
         w_out[n - 1 - i] = acc
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     ["void(float32[:], float32, float32[:])", "void(float64[:], float64, float64[:])"],
     "(n),()->(n)",
     **GUFUNC_OPTIONS,
@@ -72,7 +73,7 @@ def moving_window_left(w_in: np.ndarray, length: float, w_out: np.ndarray) -> No
     _left_pass(w_in, length, w_out)
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     ["void(float32[:], float32, float32[:])", "void(float64[:], float64, float64[:])"],
     "(n),()->(n)",
     **GUFUNC_OPTIONS,
@@ -91,7 +92,7 @@ def moving_window_right(w_in: np.ndarray, length: float, w_out: np.ndarray) -> N
     _right_pass(w_in, length, w_out)
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32, float32, int32, float32[:])",
         "void(float64[:], float64, float64, int32, float64[:])",
@@ -133,7 +134,7 @@ def moving_window_multi(
             src[:] = w_out
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     ["void(float32[:], float32, float32[:])", "void(float64[:], float64, float64[:])"],
     "(n),(),(m)",
     **GUFUNC_OPTIONS,

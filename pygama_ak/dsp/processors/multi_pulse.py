@@ -7,6 +7,7 @@ import numpy as np
 
 from ..errors import DSPFatal
 from ._util import GUFUNC_OPTIONS, any_nan
+from .gufunc import lazy_gufunc
 
 _NJIT: dict = {"cache": True, "error_model": "numpy"}
 
@@ -91,7 +92,7 @@ def _either(left: np.ndarray, n_left: int, right: np.ndarray, n_right: int, out:
     return k
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32, float32, float32, float32, float32, float32[:], float32[:], "
         "uint32[:], uint32[:])",
@@ -171,7 +172,7 @@ def get_multi_local_extrema(
         n_min_out[0] = _either(left_min, nl_min, right_min, nr_min, vt_min_out)
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32[:], float32, float32, float32[:], uint32[:])",
         "void(float64[:], float64[:], float64, float64, float64[:], uint32[:])",
@@ -217,7 +218,7 @@ def peak_snr_threshold(
     n_idx_out[0] = k
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     ["void(float32[:], float32[:], float32[:])", "void(float64[:], float64[:], float64[:])"],
     "(n),(m)->(m)",
     **GUFUNC_OPTIONS,

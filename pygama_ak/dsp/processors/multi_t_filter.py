@@ -8,6 +8,7 @@ import numpy as np
 
 from ..errors import DSPFatal
 from ._util import GUFUNC_OPTIONS, NJIT_OPTIONS, any_nan
+from .gufunc import lazy_gufunc
 
 
 @numba.njit(**NJIT_OPTIONS)
@@ -39,7 +40,7 @@ def _all_nan(values: np.ndarray) -> bool:
     return True
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     ["void(float32[:], float32[:], float32[:])", "void(float64[:], float64[:], float64[:])"],
     "(n),(n)->(n)",
     **GUFUNC_OPTIONS,
@@ -53,7 +54,7 @@ def remove_duplicates(t_in: np.ndarray, vt_min_in: np.ndarray, t_out: np.ndarray
     _dedupe(t_in, vt_min_in, t_out)
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32[:], float32[:], float32[:], float32[:])",
         "void(float64[:], float64[:], float64[:], float64[:], float64[:])",

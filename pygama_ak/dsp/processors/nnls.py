@@ -7,6 +7,7 @@ import numpy as np
 
 from ..errors import DSPFatal
 from ._util import GUFUNC_OPTIONS, NJIT_OPTIONS
+from .gufunc import lazy_gufunc
 
 
 @numba.njit(**NJIT_OPTIONS)
@@ -39,7 +40,7 @@ def _solve_passive(
     return True
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:,::1], float32[::1], float32, float32, boolean, float32, float32[::1])",
         "void(float64[:,::1], float64[::1], float64, float32, boolean, float32, float64[::1])",

@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numba import guvectorize
 
 from . import block_processor
 from ._util import GUFUNC_OPTIONS, any_nan, cast_like
+from .gufunc import lazy_gufunc
 
 
-@guvectorize(
+@lazy_gufunc(
     [
         # the inverse is declared Fortran-ordered, as dspeed does: numba's matmul then reads
         # the (C-ordered, near-symmetric) matrix as its transpose, which sets the rounding
@@ -65,7 +65,7 @@ def poly_fit(length: int, deg: int) -> Any:
     return poly_fitter
 
 
-@guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32[:], float32[:], float32[:])",
         "void(float64[:], float64[:], float64[:], float64[:])",
@@ -96,7 +96,7 @@ def poly_diff(w_in: np.ndarray, poly_pars: np.ndarray, mean: np.ndarray, rms: np
     rms[0] = np.sqrt(s)
 
 
-@guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32[:], float32[:], float32[:])",
         "void(float64[:], float64[:], float64[:], float64[:])",

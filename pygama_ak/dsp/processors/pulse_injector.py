@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from math import exp, log
 
-import numba
 import numpy as np
 
 from ._util import GUFUNC_OPTIONS, any_nan
+from .gufunc import lazy_gufunc
 
 _FOUR_PARAMS = [
     "void(float32[:], float32, float32, float32, float32, float32[:])",
@@ -20,7 +20,7 @@ _FOUR_PARAMS = [
 ]
 
 
-@numba.guvectorize(_FOUR_PARAMS, "(n),(),(),(),()->(n)", **GUFUNC_OPTIONS)
+@lazy_gufunc(_FOUR_PARAMS, "(n),(),(),(),()->(n)", **GUFUNC_OPTIONS)
 def inject_sig_pulse(
     wf_in: np.ndarray, t0: float, rt: float, a: float, decay: float, wf_out: np.ndarray
 ) -> None:
@@ -38,7 +38,7 @@ def inject_sig_pulse(
         wf_out[t] = wf_in[t] + rise * exp(-(1 / decay) * (t - t0))
 
 
-@numba.guvectorize(_FOUR_PARAMS, "(n),(),(),(),()->(n)", **GUFUNC_OPTIONS)
+@lazy_gufunc(_FOUR_PARAMS, "(n),(),(),(),()->(n)", **GUFUNC_OPTIONS)
 def inject_exp_pulse(
     wf_in: np.ndarray, t0: float, rt: float, a: float, decay: float, wf_out: np.ndarray
 ) -> None:
@@ -59,7 +59,7 @@ def inject_exp_pulse(
             wf_out[t] = wf_out[t] + a * fall
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32, float32, float32, float32[:])",
         "void(float64[:], float64, float64, float64, float64[:])",
@@ -85,7 +85,7 @@ def inject_gumbel(wf_in: np.ndarray, a: float, t0: float, beta: float, wf_out: n
         wf_out[t] = wf_out[t] + a / beta * np.exp(-(z + np.exp(-z)))
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32, float32, float32, float32, float32, float32, float32[:])",
         "void(float64[:], float64, float64, float64, float64, float64, float64, float64[:])",

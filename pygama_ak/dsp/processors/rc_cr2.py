@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import guvectorize
 
 from ..errors import DSPFatal
 from ._util import GUFUNC_OPTIONS, any_nan
+from .gufunc import lazy_gufunc
 
 
-@guvectorize(
+@lazy_gufunc(
     ["void(float32[:], float32, float32[:])", "void(float64[:], float64, float64[:])"],
     "(n),()->(n)",
     **GUFUNC_OPTIONS,

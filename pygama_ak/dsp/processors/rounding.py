@@ -8,17 +8,17 @@ out-of-range cases wrap exactly as dspeed's do; ``round`` is half-to-even throug
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from ._util import GUFUNC_OPTIONS
+from .gufunc import lazy_gufunc
 
 _TYPES = ["uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64"]
 _TYPES += ["float32", "float64"]
 _SIGNATURES = [f"void({t}, {t}, {t}[:])" for t in _TYPES]
 
 
-@numba.guvectorize(_SIGNATURES, "(),()->()", **GUFUNC_OPTIONS)
+@lazy_gufunc(_SIGNATURES, "(),()->()", **GUFUNC_OPTIONS)
 def round_to_nearest(val: float, to_nearest: float, out: np.ndarray) -> None:
     """The multiple of to_nearest closest to val, ties to even (units of val); NaN stays NaN."""
     if np.isnan(val):
@@ -28,7 +28,7 @@ def round_to_nearest(val: float, to_nearest: float, out: np.ndarray) -> None:
         out[0] = to_nearest * steps
 
 
-@numba.guvectorize(_SIGNATURES, "(),()->()", **GUFUNC_OPTIONS)
+@lazy_gufunc(_SIGNATURES, "(),()->()", **GUFUNC_OPTIONS)
 def floor_to_nearest(val: float, to_nearest: float, out: np.ndarray) -> None:
     """The largest multiple of to_nearest ≤ val (units of val); NaN stays NaN."""
     if np.isnan(val):
@@ -37,7 +37,7 @@ def floor_to_nearest(val: float, to_nearest: float, out: np.ndarray) -> None:
         out[0] = to_nearest * np.floor(val / to_nearest)
 
 
-@numba.guvectorize(_SIGNATURES, "(),()->()", **GUFUNC_OPTIONS)
+@lazy_gufunc(_SIGNATURES, "(),()->()", **GUFUNC_OPTIONS)
 def ceil_to_nearest(val: float, to_nearest: float, out: np.ndarray) -> None:
     """The smallest multiple of to_nearest ≥ val (units of val); NaN stays NaN."""
     if np.isnan(val):
@@ -46,7 +46,7 @@ def ceil_to_nearest(val: float, to_nearest: float, out: np.ndarray) -> None:
         out[0] = to_nearest * np.ceil(val / to_nearest)
 
 
-@numba.guvectorize(_SIGNATURES, "(),()->()", **GUFUNC_OPTIONS)
+@lazy_gufunc(_SIGNATURES, "(),()->()", **GUFUNC_OPTIONS)
 def trunc_to_nearest(val: float, to_nearest: float, out: np.ndarray) -> None:
     """The multiple of to_nearest closest to val towards zero (units of val); NaN stays NaN."""
     if np.isnan(val):

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..errors import DSPFatal
 from ._util import GUFUNC_OPTIONS, NJIT_OPTIONS, any_nan
+from .gufunc import lazy_gufunc
 
 
 @numba.njit(**NJIT_OPTIONS)
@@ -18,7 +19,7 @@ def _count_equal(w: np.ndarray, value: float) -> int:
     return count
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32, float32[:], float32[:])",
         "void(float64[:], float64, float64[:], float64[:])",
@@ -61,7 +62,7 @@ def _count_above(w: np.ndarray, threshold: float) -> int:
     return count
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     ["void(float32[:], float32, float32[:])", "void(float64[:], float64, float64[:])"],
     "(n),()->()",
     **GUFUNC_OPTIONS,
@@ -80,7 +81,7 @@ def time_over_threshold(w_in: np.ndarray, a_threshold: float, n_samples: np.ndar
     n_samples[0] = _count_above(w, a_threshold)
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     ["void(float32[:], float32, float32[:])", "void(float64[:], float64, float64[:])"],
     "(n),()->()",
     **GUFUNC_OPTIONS,

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from ..errors import DSPFatal
 from ._util import GUFUNC_OPTIONS
+from .gufunc import lazy_gufunc
 
 _WHERE_TYPES = ["u1", "u2", "u4", "u8", "i1", "i2", "i4", "i8", "f4", "f8"]
 _GET_TYPES = ["uint8", "uint16", "uint32", "uint64", "int8", "int16", "int32", "int64"]
@@ -16,7 +16,7 @@ _GET_TYPES += ["float32", "float64", "complex64", "complex128"]
 _GET_TYPES_DSPEED = _GET_TYPES[4:8] + _GET_TYPES[:4] + _GET_TYPES[8:]
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [f"void(b1, {t}, {t}, {t}[:])" for t in _WHERE_TYPES], "(),(),()->()", **GUFUNC_OPTIONS
 )
 def where(condition: bool, a: float, b: float, out: np.ndarray) -> None:
@@ -24,7 +24,7 @@ def where(condition: bool, a: float, b: float, out: np.ndarray) -> None:
     out[0] = a if condition else b
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [f"void({t}[:], int64, {t}, {t}[:])" for t in _GET_TYPES], "(n),(),()->()", **GUFUNC_OPTIONS
 )
 def get_default(a_in: np.ndarray, i: int, default: float, a_out: np.ndarray) -> None:
@@ -39,7 +39,7 @@ def get_default(a_in: np.ndarray, i: int, default: float, a_out: np.ndarray) -> 
     a_out[0] = default
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [f"void({t}[:], int64, {t}[:])" for t in _GET_TYPES_DSPEED], "(n),()->()", **GUFUNC_OPTIONS
 )
 def get(a_in: np.ndarray, i: int, a_out: np.ndarray) -> None:

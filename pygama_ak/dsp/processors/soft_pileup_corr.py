@@ -4,13 +4,13 @@ n samples of a waveform and subtract it from the whole waveform."""
 from __future__ import annotations
 
 import numpy as np
-from numba import guvectorize
 
 from ..errors import DSPFatal
 from ._util import GUFUNC_OPTIONS, any_nan
+from .gufunc import lazy_gufunc
 
 
-@guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32, float32, float32[:])",
         "void(float64[:], float64, float64, float64[:])",
@@ -52,7 +52,7 @@ def soft_pileup_corr(w_in: np.ndarray, n_in: float, tau_in: float, w_out: np.nda
         w_out[i] = w_in[i] - (amplitude * np.exp(-1.0 * i / tau_in) + offset)
 
 
-@guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32, float32, float32, float32[:])",
         "void(float64[:], float64, float64, float64, float64[:])",

@@ -8,9 +8,10 @@ import numpy as np
 
 from ..errors import DSPFatal
 from ._util import GUFUNC_OPTIONS, NJIT_OPTIONS, any_nan
+from .gufunc import lazy_gufunc
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32, float32, float32, float32[:])",
         "void(float64[:], float64, float64, float64, float64[:])",
@@ -65,7 +66,7 @@ def time_point_thresh(
 _MODES = "i, b, a, r, n, l, f or c"
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32, float32, int64, int8, float32[:])",
         "void(float64[:], float64, float64, int64, int8, float64[:])",
@@ -147,7 +148,7 @@ def _multi_crossing(w_in: np.ndarray, thr: float, i_wf: int, polarity: int, mode
     raise DSPFatal("Unrecognized interpolation mode")
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32[:], float32, float32, int8, float32[:])",
         "void(float64[:], float64[:], float64, float64, int8, float64[:])",
@@ -224,7 +225,7 @@ def multi_time_point_thresh(
         i_wf -= sign
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32, float32, float32, float32, uint32[:], float32[:], float32[:])",
         "void(float64[:], float64, float64, float64, float64, uint32[:], float64[:], float64[:])",

@@ -25,6 +25,7 @@ from ._util import (
     out_array,
     per_row,
 )
+from .gufunc import lazy_gufunc
 
 # increment buffers get rows this many float64 longer than the waveform, so that the lanes of
 # the interleaved recursions do not all fall into the same L1 cache set
@@ -425,7 +426,7 @@ def trap_filter(
 
 
 # ----------------------------------------------------------------------------- trap_pickoff
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], int32, int32, float32, float32[:])",
         "void(float64[:], int32, int32, float64, float64[:])",

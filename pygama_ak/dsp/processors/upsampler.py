@@ -9,9 +9,10 @@ import numpy as np
 
 from ..errors import DSPFatal
 from ._util import GUFUNC_OPTIONS, NJIT_OPTIONS, any_nan
+from .gufunc import lazy_gufunc
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     ["void(float32[:], float32, float32[:])", "void(float64[:], float64, float64[:])"],
     "(n),(),(m)",
     **GUFUNC_OPTIONS,
@@ -105,7 +106,7 @@ def _spline_upsample(w_in: np.ndarray, factor: float, w_out: np.ndarray) -> None
         done = upto
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     ["void(float32[:], int8, float32[:])", "void(float64[:], int8, float64[:])"],
     "(n),(),(m)",
     **GUFUNC_OPTIONS,

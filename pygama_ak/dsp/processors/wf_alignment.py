@@ -7,6 +7,7 @@ import numpy as np
 
 from ..errors import DSPFatal
 from ._util import GUFUNC_OPTIONS, NJIT_OPTIONS, any_nan
+from .gufunc import lazy_gufunc
 
 
 @numba.njit(**NJIT_OPTIONS)
@@ -19,7 +20,7 @@ def _copy_window(w_in: np.ndarray, lo: int, hi: int, w_out: np.ndarray, at: int)
     dst[:] = src
 
 
-@numba.guvectorize(
+@lazy_gufunc(
     [
         "void(float32[:], float32, float32, float32, float32[:])",
         "void(float64[:], float64, float64, float64, float64[:])",
