@@ -16,6 +16,8 @@ moves out of HDF5:
   deflate but cost most of its time: columns compress 2-4× faster than with ``zlib.compress``
   at level 4, for ≤ 1 % more bytes (constant planes: fewer). Any zlib inflater (HDF5's
   deflate filter) decodes the stream to the same bytes.
+* deflating uses zlib-ng (``zlib_ng``, the same deflate format, 2-2.5× faster at level 4 for
+  ≈ 5 % more bytes) when it is installed, else the standard library's zlib.
 
 :class:`ChunkSink` keeps the rows that do not fill a whole chunk in memory until more rows
 arrive (or :meth:`ChunkSink.close`), so every chunk is compressed and written exactly once.
@@ -34,6 +36,11 @@ from dataclasses import dataclass
 
 import h5py
 import numpy as np
+
+try:  # same deflate format, about twice as fast
+    from zlib_ng import zlib_ng as deflater
+except ImportError:  # pragma: no cover - zlib-ng is a dependency, but plain zlib works too
+    deflater = zlib
 
 SAMPLE_BYTES = 2048  # bytes of a byte plane test-compressed to decide stored vs deflated
 INCOMPRESSIBLE = 0.98  # sample ratio (compressed / raw) from which a plane is stored
@@ -230,7 +237,7 @@ def deflate_chunk(chunk: np.ndarray, level: int = 4, shuffled: bool = True) -> b
         else:
             segments.append([kind, [plane]])
     if len(segments) == 1 and segments[0][0] == DEFLATED:  # zlib's own stream
-        comp = zlib.compressobj(level)
+        comp = deflater.compressobj(level)
         return b"".join([*(comp.compress(p) for p in segments[0][1]), comp.flush()])
     parts = [_ZLIB_HEADER[level]]
     adler = 1
@@ -243,7 +250,7 @@ def deflate_chunk(chunk: np.ndarray, level: int = 4, shuffled: bool = True) -> b
             key = (tuple(members), width, level, final)
             encoded = _RUNS_CACHE.get(key)
             if encoded is None:
-                comp = zlib.compressobj(level, zlib.DEFLATED, -15, 8, zlib.Z_RLE)
+                comp = deflater.compressobj(level, zlib.DEFLATED, -15, 8, zlib.Z_RLE)
                 data = np.repeat(np.array(members, np.uint8), width)
                 encoded = comp.compress(data) + comp.flush(flush)
                 if len(_RUNS_CACHE) > 1024:
@@ -251,7 +258,7 @@ def deflate_chunk(chunk: np.ndarray, level: int = 4, shuffled: bool = True) -> b
                 _RUNS_CACHE[key] = encoded
             parts.append(encoded)
             continue
-        comp = zlib.compressobj(0 if kind == STORED else level, zlib.DEFLATED, -15)
+        comp = deflater.compressobj(0 if kind == STORED else level, zlib.DEFLATED, -15)
         for plane in members:
             adler = zlib.adler32(plane, adler)
             parts.append(comp.compress(plane))
