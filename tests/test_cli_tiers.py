@@ -46,3 +46,18 @@ def test_bad_config_is_one_clear_line(tmp_path, testdata_dir):
     res = runner.invoke(app, ["hit", "build", str(dsp), "-c", str(cfg), "--outdir", str(tmp_path)])
     assert res.exit_code == 1
     assert "error:" in res.output and "bad.json" in res.output and "Traceback" not in res.output
+
+
+def test_hit_build_jobs_equals_one_by_one(tmp_path, testdata_dir, reference_dir):
+    dsp = sorted((TIER / "dsp/cal/p03/r001").glob("*.lh5"))
+    assert len(dsp) >= 2
+    for folder, jobs in (("serial", "1"), ("pool", "2")):
+        (tmp_path / folder).mkdir()
+        res = runner.invoke(app, ["hit", "build", *map(str, dsp), "-c", str(reference_dir / "configs/hit-basic.json"),
+                                  "--outdir", str(tmp_path / folder), "--jobs", jobs])
+        assert res.exit_code == 0, res.output
+    for path in dsp:
+        name = path.name.replace("tier_dsp", "tier_hit")
+        for ch in ("ch1084803/hit", "ch1121600/hit"):
+            a, b = read(tmp_path / "serial" / name, ch), read(tmp_path / "pool" / name, ch)
+            assert a.fields == b.fields and all(ak.to_list(a[f]) == ak.to_list(b[f]) for f in a.fields)

@@ -14,7 +14,9 @@ import awkward as ak
 import numpy as np
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from pygama_ak.cli.app import app
 from pygama_ak.daq.simulate import simulate_fcio
 from pygama_ak.lh5 import read
 from pygama_ak.run.chain import TIERS, load_run_config, run_chain
@@ -108,8 +110,17 @@ def test_dask_local_cluster_equals_serial(daq_files, serial_run, tmp_path):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
                                   dashboard_address=None) as cluster:
         summary = run_chain(write_run(tmp_path, daq_files, "gen"), scheduler=cluster.scheduler_address)
+        # the tier commands take the same --scheduler: dsp chunks and hit files on the cluster
+        raw = sorted((serial_run / "tier" / "raw").glob("*.lh5"))[0]
+        res = CliRunner().invoke(app, ["dsp", "build", str(raw), "-c", str(DSP_CONFIG), "-o",
+                                       str(tmp_path / "dsp.lh5"), "--scheduler", cluster.scheduler_address])
+        assert res.exit_code == 0, res.output
     assert all(s.ok == 4 for s in summary.values())
     assert_same_outputs(tmp_path / "gen", serial_run)
+    expected = serial_run / "tier" / "dsp" / raw.name.replace("tier_raw", "tier_dsp")
+    for table in ("ch1600/dsp", "ch1601/dsp"):
+        a, b = read(tmp_path / "dsp.lh5", table), read(expected, table)
+        assert all(np.array_equal(a[f], b[f], equal_nan=True) for f in b.fields), table
 
 
 def test_corrupt_file_is_reported_and_skipped(daq_files, tmp_path):

@@ -23,7 +23,8 @@ def build(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="output file (one input)")] = None,
     outdir: Annotated[Path | None, typer.Option(help="output folder (default: beside input)")] = None,
     overwrite: Annotated[bool, typer.Option(help="replace existing outputs")] = False,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="worker processes (1: in this process)")] = 1,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="processes working on each file (1: this one)")] = 1,
+    scheduler: Annotated[str | None, typer.Option(help="Dask scheduler address: chunks run on its workers")] = None,
     compression: Annotated[str, typer.Option(help="gzip (like lgdo), zstd, lzf, lz4 or none")] = "gzip",
     chunk_rows: Annotated[int, typer.Option(help="rows per chunk (bounds memory)")] = 1000,
 ) -> None:
@@ -41,7 +42,7 @@ def build(
                 progress.update(task, description=f"{name}:{table}", completed=done, total=total)
 
             counts = build_dsp(path, target, config=config, database=db, tables=tables,
-                               overwrite=overwrite, chunk_rows=chunk_rows, jobs=jobs,
+                               overwrite=overwrite, chunk_rows=chunk_rows, jobs=jobs, scheduler=scheduler,
                                progress=update, compression=_setting(compression))
             progress.remove_task(task)
             typer.echo(f"{target}: {len(counts)} tables, {sum(counts.values())} rows")
