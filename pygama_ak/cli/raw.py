@@ -123,7 +123,10 @@ def build(
     resync: Annotated[
         bool,
         typer.Option(
-            help="skip corrupt data to the next 3 valid packets (ORCA); skipped bytes are reported"
+            help=(
+                "skip corrupt data to the next 3 valid packets/records (ORCA, FCIO); "
+                "skipped bytes are reported"
+            )
         ),
     ] = False,
     compass_config: Annotated[

@@ -162,7 +162,7 @@ def build_raw(
     for truncated/corrupt inputs. ``chunk_bytes``: input bytes read at once;
     ``batch_bytes``: decoded bytes per batch (memory: a few times this is in flight).
     ``progress(bytes_done, bytes_total)`` is called after every batch. ``resync``: skip
-    corrupt data to the next valid records instead of stopping (ORCA; the skipped bytes are
+    corrupt data to the next valid records instead of stopping (ORCA, FCIO; the skipped bytes are
     counted in ``summary.skipped``). ``checksum``: store HDF5 Fletcher32 checksums with every
     dataset (HDF5 then verifies them on every read).
     """

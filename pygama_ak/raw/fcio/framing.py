@@ -12,6 +12,8 @@ import numba
 import numpy as np
 
 from .records import (
+    CONFIG,
+    FSP_STATUS,
     MAX_FRAME_BYTES,
     MAX_TAG,
     PROTOCOL_SIZE,
@@ -44,7 +46,20 @@ def read_i32(buf: np.ndarray, p: int) -> int:
 
 @numba.njit(cache=True, nogil=True)
 def scan_records(buf, n, pos, eof, tags, offs, ends, nframes):
-    """Index the complete records of ``buf[pos:n]``.
+    """Index the complete records of ``buf[pos:n]`` (see :func:`scan_records_limited`)."""
+    return scan_records_limited(
+        buf, n, pos, eof, tags, offs, ends, nframes, MAX_TAG, MAX_FRAME_BYTES, False, False
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def scan_records_limited(
+    buf, n, pos, eof, tags, offs, ends, nframes, max_tag, max_frame, stop_after_config, strict
+):
+    """Index the complete records of ``buf[pos:n]``; tags above ``max_tag`` and frames of more
+    than ``max_frame`` bytes are corrupt, and with ``strict`` a tagged record without frames
+    followed by another record; ``stop_after_config``: return ``SCAN_FULL`` after each
+    Config record (so the caller can tighten the limits before the events that follow).
 
     Fills ``tags`` (record tag, or a pseudo tag), ``offs`` (offset of the tag word),
     ``ends`` (offset after the last frame) and ``nframes``. Returns ``(count, next_pos,
@@ -73,7 +88,7 @@ def scan_records(buf, n, pos, eof, tags, offs, ends, nframes):
             k += 1
             pos += 4 + PROTOCOL_SIZE
             continue
-        if v < -MAX_TAG:
+        if v < -max_tag:
             return k, pos, SCAN_CORRUPT, pos, v
         if v < 0:
             tag = -v
@@ -93,8 +108,10 @@ def scan_records(buf, n, pos, eof, tags, offs, ends, nframes):
                 return k, pos, SCAN_MORE, -1, 0
             s = read_i32(buf, p)
             if s < 0:
+                if strict and nf == 0 and tag != PSEUDO_ORPHAN:
+                    return k, pos, SCAN_CORRUPT, pos, v
                 break
-            if s > MAX_FRAME_BYTES:
+            if s > max_frame:
                 return k, pos, SCAN_CORRUPT, p, s
             if p + 4 + s > n:
                 return k, pos, (SCAN_TRUNCATED if eof else SCAN_MORE), p, 4 + s
@@ -106,3 +123,63 @@ def scan_records(buf, n, pos, eof, tags, offs, ends, nframes):
         nframes[k] = nf
         k += 1
         pos = p
+        if stop_after_config and tag == CONFIG:
+            return k, pos, SCAN_FULL, -1, 0
+
+
+@numba.njit(cache=True, nogil=True)
+def find_sync(buf, n, start, eof, max_frame, n_chain, short_at_eof):
+    """First byte offset ≥ ``start`` of ``buf[:n]`` where ``n_chain`` consecutive records are
+    valid: a known tag (1–10), at least one frame, every frame of at most ``max_frame`` bytes
+    and inside the buffer, and the record followed by a tag word (negative). With
+    ``short_at_eof``, at the end of the file a shorter chain counts if it has at least one
+    complete record (a cut record after it is then reported by the scanner as truncation).
+
+    Returns ``(offset, found)``; not found: ``offset`` is where to resume the search once more
+    bytes are in the buffer (or, at the end of the file, ``n``: nothing valid remains).
+    """
+    p = start
+    while p + 4 <= n:
+        q = p
+        ok = True
+        at_end = False  # the chain reaches the end of the buffer
+        complete = 0  # records of the chain with all their frames
+        for _ in range(n_chain):
+            if q + 4 > n:
+                at_end = True
+                break
+            v = read_i32(buf, q)
+            if v > -1 or v < -FSP_STATUS:
+                ok = False
+                break
+            q += 4
+            nf = 0
+            cut = False
+            while True:
+                if q + 4 > n:
+                    at_end = True
+                    break
+                s = read_i32(buf, q)
+                if s < 0:
+                    break
+                if s > max_frame:
+                    ok = False
+                    break
+                if q + 4 + s > n:
+                    at_end = cut = True
+                    break
+                q += 4 + s
+                nf += 1
+            if not ok or (nf == 0 and not at_end):
+                ok = False
+                break
+            if nf > 0 and not cut:
+                complete += 1
+            if at_end:
+                break
+        if ok and at_end and not eof:  # the chain may go on after the end of the buffer
+            return p, False
+        if ok and complete >= 1 and (complete == n_chain or (at_end and short_at_eof)):
+            return p, True  # at the end of the file, a shorter chain counts
+        p += 1
+    return (n if eof else p), False

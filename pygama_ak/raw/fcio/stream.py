@@ -11,6 +11,11 @@ follow daq2lh5: ``FCEventDecoder`` (one row per trace, key = rawid),
 (one row per Config record, key ``fcid_N/config``); FSP (software trigger) records →
 ``FSPConfigDecoder``/``FSPEventDecoder``/``FSPStatusDecoder`` (:mod:`.fsp`).
 
+With ``resync=True`` a corrupt record after the first Config (bad tag or frame size, or
+content the event kernels reject) is skipped to the next offset where 3 consecutive records
+are valid (:mod:`.reader`); ``stats.skipped`` counts ``"bytes skipped by resync"`` and
+``"resyncs"``, and each resync adds a warning.
+
 ``packet_id`` counts the records after the first Config (which gets 0); an FSP record shares
 the id of the record it annotates (an FSPConfig: the id of its Config). RecEvent, Calib and
 unknown records are skipped and counted; so are records before the first Config (except an
@@ -40,7 +45,14 @@ from .events import (
     decode_events,
 )
 from .framing import read_i32
-from .reader import DEFAULT_CHUNK_BYTES, DEFAULT_MAX_RECORDS, RecordChunk, RecordReader, is_fcio
+from .reader import (
+    DEFAULT_CHUNK_BYTES,
+    DEFAULT_MAX_RECORDS,
+    RESYNC_CHAIN,
+    RecordChunk,
+    RecordReader,
+    is_fcio,
+)
 from .status import StatusDecoder
 from .tables import config_table
 
@@ -49,6 +61,12 @@ SMALL_BATCH_ROWS = 4096  # FCConfig/FCStatus rows per batch (each append has a f
 _EVENT_TAGS = np.array([R.EVENT, R.SPARSE_EVENT, R.EVENT_HEADER])
 _SKIPPED_TAGS = (R.CALIB, R.RECEVENT)
 FSP_BATCH_ROWS = 1 << 16  # FSP rows queued before they are yielded
+
+
+def frame_limit(cfg: FCIOConfig) -> int:
+    """Largest frame (bytes) a record under ``cfg`` can hold: a full Event's traces frame
+    (traces × (samples + 2) u16) plus 64 KiB for Status, FSP and Config frames."""
+    return min(2 * cfg.ntraces * (cfg.eventsamples + 2) + (1 << 16), R.MAX_FRAME_BYTES)
 
 
 class FCIOStream(DAQStream):
@@ -72,9 +90,15 @@ class FCIOStream(DAQStream):
         chunk_bytes: int = DEFAULT_CHUNK_BYTES,
         max_records: int = DEFAULT_MAX_RECORDS,
         out_bytes: int = DEFAULT_OUT_BYTES,
+        resync: bool = False,
     ) -> None:
         super().__init__(path)
-        self.reader = RecordReader(self.path, chunk_bytes=chunk_bytes, max_records=max_records)
+        self.resync = bool(resync)
+        self.reader = RecordReader(
+            self.path, chunk_bytes=chunk_bytes, max_records=max_records, resync=self.resync
+        )
+        self.reader.on_resync = self._on_resync
+        self.reader.keep_cut = self._keep_cut
         self.out_bytes = int(out_bytes)
         self.cfg: FCIOConfig | None = None
         self.packet_id = 0
@@ -162,6 +186,8 @@ class FCIOStream(DAQStream):
                 a += 1
             if a < b:
                 yield from self._segment(chunk, a, b, pids)
+            if self.reader.resync_request is not None:  # the rest is scanned again
+                return
         if bad is not None:
             raise bad
 
@@ -201,6 +227,7 @@ class FCIOStream(DAQStream):
                 yield from self.acc.take()
             self.acc = EventAccumulator(cfg, self.out_bytes)
         self.cfg = cfg
+        self.reader.frame_limit = frame_limit(cfg)
         self.dead = DeadTimeState(cfg.ntraces)
         self.stats.records["Config"] += 1
         self.records_done += 1
@@ -261,6 +288,10 @@ class FCIOStream(DAQStream):
                 yield from self.acc.take()
         if error is not None:
             yield from self.acc.take()
+            if self.resync and chunk.pids is None:  # FSP records of the skipped one: skipped
+                while stop > a and tags[stop - 1] in R.FSP_TAGS:
+                    stop -= 1
+                    self.stats.skipped[R.tag_name(tags[stop])] += 1
         # status records before the stop: one row per card, written in batches
         st = a + np.flatnonzero(seg[: stop - a] == R.STATUS)
         for r in st:
@@ -293,6 +324,10 @@ class FCIOStream(DAQStream):
         self._count_pseudo(chunk, a, stop)
         self.records_done += int((seg > 0).sum())
         if error is not None:
+            if self.resync and chunk.pids is None:  # skip the record: resync after it
+                self.reader.resync_request = error.offset
+                self.reader.resync_reason = f"{error.record} record: {error.reason}"
+                return
             raise error.with_records_done(self.records_done)
 
     # ------------------------------------------------------------------ FSP records
@@ -407,6 +442,27 @@ class FCIOStream(DAQStream):
             *self.acc.views(),
         )
         return int(done)
+
+    # ------------------------------------------------------------------ resync
+    def _on_resync(self, start: int, end: int, found: bool, why: str) -> None:
+        """The reader skipped file bytes ``start..end`` (found: valid records follow) because
+        of ``why`` (record type and reason)."""
+        self.stats.skipped["bytes skipped by resync"] += end - start
+        where = f"{self.path}: corrupt data at byte offsets {start}..{end} ({why})"
+        if found:
+            self.stats.skipped["resyncs"] += 1
+            self.stats.warnings.append(
+                f"{where}: skipped {end - start} bytes to the next {RESYNC_CHAIN} valid records"
+            )
+        else:
+            self.stats.warnings.append(
+                f"{where}: no valid records after it, skipped {end - start} bytes to the end "
+                "of the file"
+            )
+
+    def _keep_cut(self, chunk: RecordChunk) -> bool:
+        """Whether a record cut short by corruption has all its frames (then it is kept)."""
+        return int(chunk.tags[0]) in R.TAG_NAMES and self._incomplete(chunk, 0) is None
 
     # ------------------------------------------------------------------ checks
     def _count_pseudo(self, chunk: RecordChunk, a: int, b: int) -> None:
