@@ -118,7 +118,7 @@ def build(
         ),
     ] = False,
     in_format: Annotated[
-        str | None, typer.Option("--format", help="skip format detection, e.g. FlashCam")
+        str | None, typer.Option("--format", "--type", help="skip format detection, e.g. FlashCam")
     ] = None,
     resync: Annotated[
         bool,
