@@ -190,11 +190,11 @@ _RUNNERS = threading.local()  # per thread: Dask workers may run several tasks a
 
 def _chain_for(config: Any, columns: dict[str, InputColumn], db: dict, outputs: list[str] | None) -> ProcessingChain:
     """One chain per (config, table layout, database, outputs) in each process."""
+    cfg = parse_config(config)
     layout = tuple((k, c.dtype.str, c.shape, c.unit, c.grid) for k, c in columns.items())
-    key = (repr(config) if not isinstance(config, DspConfig) else id(config), layout, repr(db), repr(outputs))
+    key = (cfg.fingerprint, layout, repr(db), repr(outputs))  # content, not the file name
     chain = _CHAINS.get(key)
     if chain is None:
-        cfg = config if isinstance(config, DspConfig) else parse_config(config)
         chain = _CHAINS[key] = ProcessingChain(cfg, columns, db, outputs)
     return chain
 
@@ -291,6 +291,26 @@ def process_chunk(task: tuple) -> tuple[dict[str, Any], dict[str, str | None], l
     return runner.run(inputs, stop - start, start), runner.units, runner.copied
 
 
+def prepare_chains(raw_file: str | os.PathLike, *, config: Any, database: Any = None,
+                   tables: str | Sequence[str] | None = None) -> int:
+    """Build (and cache in this process) the chains ``build_dsp`` would use for ``raw_file``'s
+    tables, loading their kernels; processes forked afterwards inherit them. Returns how many."""
+    from ..configs import load_config
+    from ..hit.build_hit import select_tables
+
+    cfg = parse_config(config)
+    if database is not None and not isinstance(database, Mapping):
+        database, _ = load_config(database)
+    built = set()
+    for table in select_tables(raw_file, tables, tier="raw"):
+        db = channel_database(database, table)
+        sources = ((os.fspath(raw_file), table, "", ""),)
+        for friend in resolve_friends(cfg, db):
+            sources += ((friend.file, friend.group, friend.prefix, friend.suffix),)
+        built.add(id(runner_for((sources, 0, 0, cfg, db, None, DEFAULT_BLOCK_ROWS)).chain))
+    return len(built)
+
+
 def build_dsp(
     raw_file: str | os.PathLike,
     out_file: str | os.PathLike | None = None,
@@ -328,7 +348,7 @@ def build_dsp(
     from .errors import ChainError
 
     cfg = parse_config(config)  # fails early on a bad config
-    config_arg = cfg if jobs <= 1 and not scheduler else (os.fspath(config) if isinstance(config, str | os.PathLike) else dict(config))
+    config_arg = cfg  # parsed once; workers get it pickled and reuse chains of equal content
     if database is not None and not isinstance(database, Mapping):
         database, _ = load_config(database)
     names = select_tables(raw_file, tables, tier="raw")

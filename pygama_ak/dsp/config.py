@@ -9,6 +9,7 @@ node is a string (a processor call or an expression) or a mapping with ``functio
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import re
 from collections.abc import Mapping
@@ -72,6 +73,11 @@ class DspConfig:
     nodes: dict[str, Node]  # output name -> node (several names share a node)
     source: str  # file name or "<dict>", for messages
     friends: list[FriendInput] = field(default_factory=list)
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """The config's content as text: equal configs share built chains, edited ones do not."""
+        return repr((self.outputs, self.nodes, self.friends))
 
 
 FRIEND_KEYS = {"file", "group", "prefix", "suffix"}
@@ -193,8 +199,10 @@ def _looks_dotted(text: str) -> bool:
     return re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+", text) is not None
 
 
-def parse_config(source: str | os.PathLike | Mapping) -> DspConfig:
-    """Read and normalise a processing-chain config (path, or mapping)."""
+def parse_config(source: str | os.PathLike | Mapping | DspConfig) -> DspConfig:
+    """Read and normalise a processing-chain config (path, or mapping; a DspConfig as it is)."""
+    if isinstance(source, DspConfig):
+        return source
     data, name = load_config(source)
     if "processors" not in data:
         if "outputs" in data:

@@ -160,6 +160,16 @@ def _raw(item: Item, out: Path) -> int:
     return int(sum(summary.decoded.values()))
 
 
+def _warm_up(item: Item) -> None:
+    """Load here what the workers of ``item``'s tier need (dsp: the chain of its first file)."""
+    if item.tier == "dsp":
+        from ..dsp.build_dsp import prepare_chains
+
+        s = item.settings
+        prepare_chains(item.inputs["raw"], config=s["config"], database=s.get("database"),
+                       tables=s.get("tables"))
+
+
 def _dsp(item: Item, out: Path) -> int:
     from ..dsp.build_dsp import build_dsp
 
@@ -229,12 +239,19 @@ def run_chain(config: str | os.PathLike | Mapping | RunConfig, *, jobs: int | No
     alive = set(cycles)
     summary = {t: TierSummary() for t in TIERS if t in run.tiers}
     own = executor is None
+    fork_per_tier = False  # a local pool forked from here for each tier, after warming up for it
     if executor is None:
         from ..dsp.warmup import WORKER_PRELOAD, config_modules
+        from .executors import default_jobs, import_modules, process_pool
 
         dsp = run.tiers.get("dsp", {}).get("config")
         preload = [*WORKER_PRELOAD, *(config_modules(dsp) if dsp else [])]
-        executor = make_executor(jobs, scheduler, preload=preload)
+        n_jobs = default_jobs() if jobs is None else jobs
+        if not scheduler and n_jobs > 1:
+            import_modules(preload)
+            fork_per_tier = True
+        else:
+            executor = make_executor(n_jobs, scheduler, preload=preload)
     try:
         for tier in summary:
             t0 = time.perf_counter()
@@ -250,10 +267,17 @@ def run_chain(config: str | os.PathLike | Mapping | RunConfig, *, jobs: int | No
                     summary[tier].skipped += 1
                 else:
                     todo.append(item)
-            _run_items(executor, todo, retries, skip_bad_files, summary[tier], alive, progress)
+            if fork_per_tier and todo:
+                _warm_up(todo[0])  # the workers forked next start with its chain built
+                executor = process_pool(min(n_jobs, len(todo)), preload, inherit=True)
+            try:
+                _run_items(executor, todo, retries, skip_bad_files, summary[tier], alive, progress)
+            finally:
+                if fork_per_tier and todo:
+                    shutdown(executor)
             summary[tier].seconds = time.perf_counter() - t0
     finally:
-        if own:
+        if own and not fork_per_tier:
             shutdown(executor)
     return summary
 
