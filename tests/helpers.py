@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import awkward as ak
 import numpy as np
 
@@ -53,3 +57,31 @@ def _counts(layout) -> np.ndarray:
     for axis in range(1, depth):
         out.append(np.asarray(ak.flatten(ak.num(arr, axis=axis), axis=None)))
     return np.concatenate(out) if out else np.zeros(0)
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Fail instead of hanging: a TimeoutError after ``seconds`` s (main thread, Unix)."""
+
+    def boom(*_):
+        raise TimeoutError(f"no result within {seconds} s")
+
+    old = signal.signal(signal.SIGALRM, boom)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def datasets(group) -> dict:
+    """Every object under an h5py group, by path."""
+    out = {}
+    group.visititems(lambda n, o: out.__setitem__(n, o))
+    return out
+
+
+def attrs(obj) -> dict:
+    """An h5py object's attributes with bytes decoded."""
+    return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in obj.attrs.items()}

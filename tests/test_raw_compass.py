@@ -9,13 +9,12 @@ the waveform ``dt`` (16 ns in the reference; the DT5730 samples every 2 ns).
 from __future__ import annotations
 
 import shutil
-import signal
-from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
+from helpers import attrs, datasets, deadline
 
 from pygama_ak.raw import DAQFileError, TruncatedFileError, build_raw, open_stream
 
@@ -25,32 +24,6 @@ REF = "raw/compass_test_data.BIN.lh5"
 B4_FIELDS = {"CompassEvent/energy_calibrated", "CompassEvent/waveform/dt"}
 HEADER_BYTES = 2
 EVENT_BYTES = 25 + 2 * 1000  # channels + short + waveform layout, 1000 samples
-
-
-@contextmanager
-def deadline(seconds: float):
-    """Fail instead of hanging."""
-
-    def boom(*_):
-        raise TimeoutError(f"no result within {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
-def datasets(group) -> dict:
-    out = {}
-    group.visititems(lambda n, o: out.__setitem__(n, o))
-    return out
-
-
-def attrs(obj) -> dict:
-    return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in obj.attrs.items()}
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from helpers import datasets
 
 from pygama_ak.lh5 import read
 from pygama_ak.raw import TruncatedFileError, build_raw, open_stream
@@ -48,12 +49,6 @@ def i32(b: bytes) -> np.ndarray:
 def attr(obj, key):
     v = obj.attrs.get(key)
     return v.decode() if isinstance(v, bytes) else v
-
-
-def datasets(group) -> dict:
-    out = {}
-    group.visititems(lambda n, o: out.__setitem__(n, o))
-    return out
 
 
 def collect(path, **kw) -> dict:

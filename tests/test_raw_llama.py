@@ -9,46 +9,19 @@ equal) nor the lost timestamp bits 47–32 (its run is 0.4 s long); the syntheti
 from __future__ import annotations
 
 import os
-import signal
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
+from helpers import attrs, datasets, deadline
 
 from pygama_ak.raw import DAQFileError, TruncatedFileError, build_raw, open_stream
 
 DATA = "llamaDAQ/20241218-150158-pulser.bin"
 REF = "raw/20241218-150158-pulser.bin.lh5"
 DATA_START = 16 + 2 * 88  # file header + two channel configs
-
-
-@contextmanager
-def deadline(seconds: float):
-    """Fail instead of hanging."""
-
-    def boom(*_):
-        raise TimeoutError(f"no result within {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
-def datasets(group) -> dict:
-    out = {}
-    group.visititems(lambda n, o: out.__setitem__(n, o))
-    return out
-
-
-def attrs(obj) -> dict:
-    return {k: (v.decode() if isinstance(v, bytes) else v) for k, v in obj.attrs.items()}
 
 
 @pytest.fixture(scope="module")

@@ -8,14 +8,13 @@ the true value and says why.
 
 from __future__ import annotations
 
-import signal
-from contextlib import contextmanager
 from pathlib import Path
 
 import awkward as ak
 import h5py
 import numpy as np
 import pytest
+from helpers import datasets, deadline
 
 from pygama_ak.lh5 import read
 from pygama_ak.raw import (
@@ -34,22 +33,6 @@ FILES = {
 
 
 # ----------------------------------------------------------------------------- helpers
-@contextmanager
-def deadline(seconds: float):
-    """Fail instead of hanging."""
-
-    def boom(*_):
-        raise TimeoutError(f"no result within {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-
-
 def packets(data: bytes) -> list[tuple[int, int, int]]:
     """(byte offset, length in bytes, data id) of every packet: an independent walk."""
     out, pos = [], 0
@@ -69,12 +52,6 @@ def packets(data: bytes) -> list[tuple[int, int, int]]:
 def attr(obj, key):
     v = obj.attrs.get(key)
     return v.decode() if isinstance(v, bytes) else v
-
-
-def datasets(group) -> dict:
-    out = {}
-    group.visititems(lambda n, o: out.__setitem__(n, o))
-    return out
 
 
 def decode(path, **kw) -> tuple[dict, DAQFileError | None, object]:

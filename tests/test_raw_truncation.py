@@ -3,11 +3,9 @@ error names the file, the byte offset and the record type, and nothing hangs or 
 
 from __future__ import annotations
 
-import signal
-from contextlib import contextmanager
-
 import numpy as np
 import pytest
+from helpers import deadline
 
 from pygama_ak.lh5 import read
 from pygama_ak.raw import (
@@ -21,22 +19,6 @@ from pygama_ak.raw import (
 from pygama_ak.raw.fcio import encode as E
 
 MAXT = 249_999_999
-
-
-@contextmanager
-def deadline(seconds: float):
-    """Fail instead of hanging."""
-
-    def boom(*_):
-        raise TimeoutError(f"no result within {seconds} s")
-
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
 
 
 def decode(path):
