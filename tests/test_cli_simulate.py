@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pygama_ak.cli.app import app
-from pygama_ak.daq.formats import SIMULATORS
+from pygama_ak.daq.simulators import SIMULATORS
 from pygama_ak.raw import build_raw
 
 runner = CliRunner()

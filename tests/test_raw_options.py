@@ -9,7 +9,7 @@ from helpers import assert_same
 from typer.testing import CliRunner
 
 from pygama_ak.cli.app import app
-from pygama_ak.daq.formats import simulate
+from pygama_ak.daq.simulators import simulate
 from pygama_ak.lh5 import read
 from pygama_ak.raw import build_raw
 

@@ -60,31 +60,11 @@ def _print_summary(console, summary) -> None:
 
 
 def _convert(args: tuple) -> object:
+    """build_raw for one file (runs in a worker)."""
     from ..raw import build_raw
 
     daq, target, options = args
     return build_raw(daq, target, **options)
-
-
-def _build_parallel(daq_files: list[Path], targets: list[Path], options: dict, jobs: int,
-                    console) -> list:
-    """Convert files in ``jobs`` worker processes, one progress bar over the files."""
-    from rich.progress import Progress
-
-    from ..run import make_executor, ordered_map, shutdown
-
-    executor = make_executor(min(jobs, len(daq_files)), preload=["pygama_ak.raw"])
-    try:
-        with Progress(transient=True, console=console) as progress:
-            task = progress.add_task("DAQ files", total=len(daq_files))
-            summaries = []
-            items = [(d, t, options) for d, t in zip(daq_files, targets)]
-            for summary in ordered_map(executor, _convert, items, 2 * jobs):
-                summaries.append(summary)
-                progress.advance(task)
-    finally:
-        shutdown(executor)
-    return summaries
 
 
 @app.command("build")
@@ -171,7 +151,11 @@ def build(
     with user_errors():
         targets = [_target(daq, out, outdir, len(daq_files)) for daq in daq_files]
         if jobs > 1 and len(daq_files) > 1:
-            summaries = _build_parallel(daq_files, targets, options, jobs, console)
+            from .parallel import map_files
+
+            items = [(d, t, options) for d, t in zip(daq_files, targets)]
+            summaries = map_files(_convert, items, jobs=jobs, scheduler=None,
+                                  preload=["pygama_ak.raw"], label="DAQ files", console=console)
         else:
             summaries = []
             for daq, target in zip(daq_files, targets):

@@ -21,8 +21,8 @@ def simulate(
     """Write a simulated Th-228 calibration run (HPGe pulses) as a DAQ file."""
     from rich.console import Console
 
-    from pygama_ak.daq.formats import SIMULATORS
-    from pygama_ak.daq.formats import simulate as write
+    from pygama_ak.daq.simulators import SIMULATORS
+    from pygama_ak.daq.simulators import simulate as write
 
     if format.lower() not in SIMULATORS:
         fail(f"no simulator for format {format!r}; known: {', '.join(SIMULATORS)}")

@@ -28,7 +28,7 @@ from .variables import Grid, Var
 if TYPE_CHECKING:
     from .chain import ProcessingChain
 
-_KEYWORD = re.compile(r"^\s*([A-Za-z_]\w*)\s*=(?!=)(.*)$", re.S)
+KEYWORD = re.compile(r"^\s*([A-Za-z_]\w*)\s*=(?!=)(.*)$", re.S)  # name=value arguments
 _BINOPS = {ast.Add: (operator.add, np.add, "+"), ast.Sub: (operator.sub, np.subtract, "-"),
            ast.Mult: (operator.mul, np.multiply, "*"), ast.Div: (operator.truediv, np.divide, "/"),
            ast.FloorDiv: (operator.floordiv, np.floor_divide, "//")}
@@ -73,7 +73,7 @@ class ArgumentParser:
     def operand(self, text: str, declare: bool = False) -> Any:
         """The value of one argument string."""
         self.text = text
-        match = _KEYWORD.match(text)
+        match = KEYWORD.match(text)
         if match and declare:
             return KeywordArg(match.group(1), self.operand(match.group(2).strip()))
         try:

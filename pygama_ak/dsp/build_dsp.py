@@ -304,11 +304,29 @@ def prepare_chains(raw_file: str | os.PathLike, *, config: Any, database: Any = 
     built = set()
     for table in select_tables(raw_file, tables, tier="raw"):
         db = channel_database(database, table)
-        sources = ((os.fspath(raw_file), table, "", ""),)
-        for friend in resolve_friends(cfg, db):
-            sources += ((friend.file, friend.group, friend.prefix, friend.suffix),)
+        sources = table_sources(raw_file, table, cfg, db)
         built.add(id(runner_for((sources, 0, 0, cfg, db, None, DEFAULT_BLOCK_ROWS)).chain))
     return len(built)
+
+
+def table_sources(raw_file: str | os.PathLike, table: str, cfg: DspConfig, db: Mapping,
+                  rows: int | None = None) -> tuple[Source, ...]:
+    """The raw table and its friend tables (``db``-resolved); a friend must exist and, when
+    ``rows`` is given, have at least that many rows."""
+    from ..lh5.read import read_n_rows
+    from .errors import ChainError
+
+    sources: tuple[Source, ...] = ((os.fspath(raw_file), table, "", ""),)
+    for friend in resolve_friends(cfg, db):
+        if not os.path.isfile(friend.file):
+            raise ChainError(f"{cfg.source}: friend input file {friend.file} (for {table}) does not exist")
+        if rows is not None:
+            n = read_n_rows(friend.file, friend.group)
+            if n is None or n < rows:
+                raise ChainError(f"{cfg.source}: friend input {friend.file}:{friend.group} has {n} rows, "
+                                 f"{raw_file}:{table} has {rows}")
+        sources += ((friend.file, friend.group, friend.prefix, friend.suffix),)
+    return sources
 
 
 def build_dsp(
@@ -364,15 +382,7 @@ def build_dsp(
             total = min(total, n_rows)
         totals[table] = total
         db = channel_database(database, table)
-        sources: tuple[Source, ...] = ((os.fspath(raw_file), table, "", ""),)
-        for friend in resolve_friends(cfg, db):
-            if not os.path.isfile(friend.file):
-                raise ChainError(f"{cfg.source}: friend input file {friend.file} (for {table}) does not exist")
-            rows = read_n_rows(friend.file, friend.group)
-            if rows is None or rows < total:
-                raise ChainError(f"{cfg.source}: friend input {friend.file}:{friend.group} has {rows} rows, "
-                                 f"{raw_file}:{table} has {total}")
-            sources += ((friend.file, friend.group, friend.prefix, friend.suffix),)
+        sources = table_sources(raw_file, table, cfg, db, rows=total)
         for start in range(0, max(total, 1), chunk_rows):
             stop = min(start + chunk_rows, total)
             tasks.append((sources, start, stop, config_arg, db, wanted, block_rows))

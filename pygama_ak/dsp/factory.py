@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .arguments import ArgumentParser, Char
+from .arguments import KEYWORD, ArgumentParser, Char
 from .config import Node, substitute_db
 from .errors import ChainError, DSPFatal
 from .units import Quantity
@@ -35,7 +35,6 @@ from .variables import Var
 if TYPE_CHECKING:
     from .chain import ProcessingChain
 
-_KEYWORD = re.compile(r"^\s*([A-Za-z_]\w*)\s*=(?!=)(.*)$", re.S)
 _WORD = re.compile(r"^[A-Za-z_]\w*$")
 
 
@@ -76,7 +75,7 @@ def init_arguments(chain: ProcessingChain, node: Node, where: str) -> tuple[list
         if not isinstance(value, str):
             args.append(value)
             continue
-        match = _KEYWORD.match(value)
+        match = KEYWORD.match(value)
         if match:
             name, text = match.group(1), match.group(2).strip()
             if _WORD.match(text) and text not in chain.vars and text not in chain.config.nodes \
