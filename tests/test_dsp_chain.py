@@ -273,3 +273,18 @@ def test_dsp_build_command(raw_file, tmp_path):
     bad.write_text(json.dumps({"outputs": ["x"], "processors": {"x": "open('f')"}}))
     result = runner.invoke(app, ["dsp", "build", str(raw_file), "--config", str(bad), "--out", str(tmp_path / "b.lh5")])
     assert result.exit_code != 0 and "unknown function 'open'" in result.output
+
+
+@pytest.mark.parametrize(("rows", "chunk", "tail"), [(10, 3, 2), (1000, 1000, 4), (7, 1, 20), (0, 5, 4), (4001, 1000, 4)])
+def test_taper_cuts_the_last_chunks_and_keeps_every_row_in_order(rows, chunk, tail):
+    from pygama_ak.dsp.build_dsp import taper
+
+    tasks = [("src", a, min(a + chunk, rows), "cfg") for a in range(0, max(rows, 1), chunk)]
+    cut = taper(tasks, tail)
+    starts_stops = [(t[1], t[2]) for t in cut]
+    covered = [r for a, b in starts_stops for r in range(a, b)]
+    assert covered == list(range(rows))
+    assert all(t[0] == "src" and t[3] == "cfg" for t in cut)
+    assert cut[: max(len(tasks) - tail, 0)] == tasks[: max(len(tasks) - tail, 0)]
+    if rows and chunk >= 4:
+        assert max(b - a for a, b in starts_stops[-tail:]) <= -(-chunk // 4)

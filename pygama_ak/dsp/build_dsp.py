@@ -291,12 +291,36 @@ def process_chunk(task: tuple) -> tuple[dict[str, Any], dict[str, str | None], l
     return runner.run(inputs, stop - start, start), runner.units, runner.copied
 
 
+def taper(tasks: list[tuple], tail: int, parts: int = 4) -> list[tuple]:
+    """``tasks`` with each of the last ``tail`` chunks cut into ``parts`` smaller ones, in order:
+    parallel workers then run out of work within a fraction of a chunk of each other."""
+    cut = []
+    for task in tasks[-tail:]:
+        sources, start, stop = task[:3]
+        step = max(1, -(-(stop - start) // parts))
+        cut += [(sources, a, min(a + step, stop), *task[3:]) for a in range(start, max(stop, start + 1), step)]
+    return tasks[:-tail] + cut if len(tasks) > tail else cut
+
+
+def warm_up(task: tuple, rows: int = 16) -> None:
+    """Build ``task``'s chain and run it once on its first ``rows`` rows (results dropped), so
+    the first-call costs (lazy imports, type dispatch, allocator growth) are paid here once and
+    processes forked afterwards start at full speed."""
+    sources, start, stop = task[:3]
+    if stop > start:
+        process_chunk((sources, start, min(stop, start + rows), *task[3:]))
+    else:
+        runner_for(task)
+
+
 def prepare_chains(raw_file: str | os.PathLike, *, config: Any, database: Any = None,
                    tables: str | Sequence[str] | None = None) -> int:
     """Build (and cache in this process) the chains ``build_dsp`` would use for ``raw_file``'s
-    tables, loading their kernels; processes forked afterwards inherit them. Returns how many."""
+    tables, loading their kernels and running each once on a few rows; processes forked
+    afterwards inherit them and start at full speed. Returns how many."""
     from ..configs import load_config
     from ..hit.build_hit import select_tables
+    from ..lh5.read import read_n_rows
 
     cfg = parse_config(config)
     if database is not None and not isinstance(database, Mapping):
@@ -305,7 +329,11 @@ def prepare_chains(raw_file: str | os.PathLike, *, config: Any, database: Any = 
     for table in select_tables(raw_file, tables, tier="raw"):
         db = channel_database(database, table)
         sources = table_sources(raw_file, table, cfg, db)
-        built.add(id(runner_for((sources, 0, 0, cfg, db, None, DEFAULT_BLOCK_ROWS)).chain))
+        task = (sources, 0, min(read_n_rows(raw_file, table) or 0, 16), cfg, db, None, DEFAULT_BLOCK_ROWS)
+        chain = id(runner_for(task).chain)
+        if chain not in built and task[2] > 0:
+            warm_up(task)
+        built.add(chain)
     return len(built)
 
 
@@ -387,6 +415,9 @@ def build_dsp(
             stop = min(start + chunk_rows, total)
             tasks.append((sources, start, stop, config_arg, db, wanted, block_rows))
 
+    if jobs > 1 or scheduler:
+        tasks = taper(tasks, tail=2 * max(jobs, 2))
+
     def process(sink: Callable[[str, Any], None]) -> dict[str, int]:
         counts: dict[str, int] = {}
         from .warmup import WORKER_PRELOAD, config_modules
@@ -395,7 +426,7 @@ def build_dsp(
         if scheduler:
             executor, ahead, work_here = make_executor(jobs, scheduler, preload), 2 * max(jobs, 1), False
         elif jobs > 1:  # this process works too, beside jobs - 1 workers
-            runner_for(tasks[0])  # workers forked from here start with the chain built
+            warm_up(tasks[0])  # workers forked from here start with the chain built and run
             executor, ahead, work_here = process_pool(jobs - 1, preload, inherit=True), 3 * (jobs - 1), True
         else:
             executor, ahead, work_here = make_executor(1), 1, False
