@@ -29,23 +29,27 @@ def _units(layout_params: dict) -> str | None:
     return str(unit) if unit is not None else None
 
 
-def input_columns(head: Any) -> dict[str, InputColumn]:
+def input_columns(head: Any, periods: Mapping[str, float] | None = None) -> dict[str, InputColumn]:
     """Input columns of a raw table from its first row(s): waveform tables get a time grid.
 
     A waveform ``w`` (``t0``, ``dt``, ``values``) becomes the array column ``w`` with the grid
-    ``(dt[0], w__t0)`` and the per-row column ``w__t0`` (in ``dt``'s unit).
+    ``(dt[0], w__t0)`` and the per-row column ``w__t0`` (in ``dt``'s unit). ``periods``: the
+    first ``dt`` of each waveform, for a ``head`` read with no rows.
     """
     import awkward as ak
 
+    periods = periods or {}
     columns: dict[str, InputColumn] = {}
     for name in head.fields:
         col = head[name]
         if col.fields and {"t0", "dt", "values"} <= set(col.fields):
+            if not len(col) and name not in periods:
+                continue  # an empty table: no sampling period to build a grid from
             dt_unit = _units(ak.parameters(col.dt)) or _units(ak.parameters(col.t0)) or "ns"
             t0_unit = _units(ak.parameters(col.t0)) or dt_unit
-            period = float(col.dt[0]) if len(col) else 1.0
-            values = ak.to_numpy(col["values"][:1]) if len(col) else None
-            if values is None or values.ndim != 2:
+            period = float(col.dt[0]) if len(col) else periods[name]
+            values = ak.to_numpy(col["values"][:1])
+            if values.ndim != 2:
                 continue  # variable-length waveforms are not supported as chain inputs yet
             columns[f"{name}__t0"] = InputColumn(np.float64, (), t0_unit)
             columns[name] = InputColumn(values.dtype, values.shape[1:], _units(ak.parameters(col["values"])),
@@ -205,11 +209,19 @@ Source = tuple[str, str, str, str]
 
 @functools.lru_cache(maxsize=64)
 def _table_layout(raw_file: str, table: str, mtime_ns: int) -> tuple[Any, dict[str, InputColumn]]:
-    """First row and input columns of a table, read once per process (``mtime_ns``: cache key)."""
+    """Layout (no rows) and input columns of a table, read once per process (``mtime_ns``:
+    cache key). Only each waveform's first ``dt`` is read: no compressed chunk of the other
+    columns is inflated."""
     from ..lh5 import read
 
-    head = read(raw_file, table, rows=(0, 1))
-    return head, input_columns(head)
+    head = read(raw_file, table, rows=(0, 0))
+    periods = {}
+    for name in head.fields:
+        if head[name].fields and {"t0", "dt", "values"} <= set(head[name].fields):
+            dt = read(raw_file, f"{table}/{name}/dt", rows=(0, 1))
+            if len(dt):
+                periods[name] = float(dt[0])
+    return head, input_columns(head, periods)
 
 
 def _chain_name(name: str, columns: Mapping[str, InputColumn], prefix: str, suffix: str) -> str:

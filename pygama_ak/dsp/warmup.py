@@ -39,4 +39,4 @@ def config_modules(config: str | os.PathLike | Mapping) -> list[str]:
 
 
 #: what worker processes import before their first task (with the config's kernel modules)
-WORKER_PRELOAD = ["numpy", "numba", "h5py", "awkward", "scipy.fft", "pygama_ak.lh5", "pygama_ak.dsp.build_dsp"]
+WORKER_PRELOAD = ["numpy", "numba", "h5py", "awkward", "pygama_ak.lh5", "pygama_ak.dsp.build_dsp"]
