@@ -254,6 +254,26 @@ def gretina4m_record(channel: int, board_id: int, timestamp: int, energy: int, w
     return rec.view("<u4")
 
 
+GRETINA4M_PRESUM = (2, 4, 8, 10)  # full-rate samples per presum, by Mrpsrt
+GRETINA4M_SAMPLES = 2018
+
+
+def gretina4m_multisample(full: np.ndarray, ftcnt: int, mrpsrt: int, mrpsdv: int) -> np.ndarray:
+    """The 2018 samples the MJD firmware stores for the full-rate waveform ``full`` (length
+    2018 − ``ftcnt`` + ``ftcnt``·ps) in multisampling mode: the first 2018 − ``ftcnt`` as
+    they are, then ``ftcnt`` sums of ps = (2, 4, 8, 10)[``mrpsrt``] consecutive samples,
+    each shifted right by ``mrpsdv`` (a floor division by 1, 2, 4 or 8) and kept to its low
+    16 bits (int16, two's complement)."""
+    ps = GRETINA4M_PRESUM[mrpsrt]
+    n0 = GRETINA4M_SAMPLES - ftcnt
+    full = np.asarray(full, np.int64)
+    if len(full) != n0 + ftcnt * ps:
+        raise ValueError(f"{len(full)} samples, expected {n0 + ftcnt * ps}")
+    sums = full[n0:].reshape(ftcnt, ps).sum(axis=1) >> mrpsdv
+    out = np.concatenate([full[:n0], sums])
+    return (out & 0xFFFF).astype(np.uint16).view(np.int16)
+
+
 def gretina4m_packet(data_id: int, crate: int, card: int, records: list[np.ndarray]):
     body = [crate << 21 | card << 16]
     return _packet(data_id, np.concatenate([np.array(body, np.uint32), *records]).astype(np.int64))
@@ -519,12 +539,26 @@ def simulate_gretina4m_orca(
     crate: int = 2,
     card: int = 9,
     board_id: int = 0x345,
+    multisampling: dict[int, tuple[int, int, int]] | None = None,
+    full_rate=None,
 ) -> dict:
     """ORCA file of GRETINA4M (MJD firmware) packets; timestamps above 2³² and negative
-    energies included."""
+    energies included.
+
+    ``multisampling``: ``{channel: (FtCnt, Mrpsrt, Mrpsdv)}`` for channels 0–3 recorded in
+    multisampling mode (written to the card's header entry; the records' last FtCnt samples
+    are presummed, :func:`gretina4m_multisample`). ``full_rate(rng, channel, n)``, if given,
+    makes every full-rate waveform (n int samples) instead of the HPGe pulses.
+
+    Returns the encoded values; ``"values"``: the 2018 stored samples of every record,
+    ``"full"``: the full-rate waveform each record was made from (lengths differ between
+    multisampled channels), ``"settings"``: the ``multisampling`` argument.
+    """
+    ms = dict(multisampling or {})
     rng = np.random.default_rng(seed)
     w = OrcaWriter()
     did = w.add_decoder("ORGretina4MModel", "Gretina4M", "ORGretina4MWaveformDecoder")
+    setting = [ms.get(ch, (0, 0, 0)) for ch in range(8)]
     w.add_card(
         crate,
         {
@@ -532,30 +566,43 @@ def simulate_gretina4m_orca(
             "Card": card,
             "Crate": crate,
             "Enabled": [True] * 4 + [False] * 4,
-            "FtCnt": [0] * 8,
-            "Mrpsrt": [0] * 8,
-            "Mrpsdv": [0] * 8,
+            "FtCnt": [s[0] for s in setting],
+            "Mrpsrt": [s[1] for s in setting],
+            "Mrpsdv": [s[2] for s in setting],
         },
     )
     truth: dict = {k: [] for k in ("channel", "timestamp", "energy", "key")}
-    values = []
+    values, full = [], []
     for _ in range(n_packets):
         recs = []
         energies = th228_energies(records_per_packet, rng)
-        wfs, _ = hpge_pulses(energies, 2018, rng, baseline_adc=2000)
+        if not ms and full_rate is None:
+            wfs, _ = hpge_pulses(energies, 2018, rng, baseline_adc=2000)
         for j in range(records_per_packet):
             ch = int(rng.integers(0, 4))
             ts = int(rng.integers(2**33, 2**48))
             e = int(energies[j] * 100) * (-1 if rng.random() < 0.3 else 1)
-            wf = wfs[j].astype(np.int32) - 4000
-            recs.append(gretina4m_record(ch, board_id, ts, e, wf))
+            ft, rate, div = setting[ch]
+            n = GRETINA4M_SAMPLES - ft + ft * GRETINA4M_PRESUM[rate]
+            if full_rate is not None:
+                wf = np.asarray(full_rate(rng, ch, n), np.int64)
+            elif ms:
+                wf = hpge_pulses(energies[j : j + 1], n, rng, baseline_adc=2000)[0][0]
+                wf = wf.astype(np.int64) - 4000
+            else:
+                wf = wfs[j].astype(np.int32) - 4000
+            stored = gretina4m_multisample(wf, ft, rate, div) if ft else wf.astype(np.int16)
+            recs.append(gretina4m_record(ch, board_id, ts, e, stored))
             truth["channel"].append(ch)
             truth["timestamp"].append(ts)
             truth["energy"].append(e)
             truth["key"].append(ccc(crate, card, ch))
-            values.append(wf.astype(np.int16))
+            values.append(stored)
+            full.append(np.asarray(wf, np.int64))
         w.packets.append(gretina4m_packet(did, crate, card, recs))
     truth["values"] = np.array(values)
+    truth["full"] = full
+    truth["settings"] = ms
     w.write(path)
     return truth
 
