@@ -231,6 +231,9 @@ def test_chunks_and_blocks_do_not_change_results(raw_file):
     whole = build_dsp(raw_file, config=cfg)
     pieces = build_dsp(raw_file, config=cfg, chunk_rows=4, block_rows=3)
     assert whole["ch1/dsp"].m.to_list() == pieces["ch1/dsp"].m.to_list()
+    from pygama_ak.lh5.keep_open import held_tables
+
+    assert held_tables() == 0  # the raw file is not left open
 
 
 def test_identical_calls_are_computed_once(raw_file):

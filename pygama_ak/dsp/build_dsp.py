@@ -256,11 +256,14 @@ def source_layouts(sources: Sequence[Source]) -> tuple[list[tuple[Any, dict[str,
 
 def _read_sources(sources: Sequence[Source], names: Sequence[str], start: int, stop: int) -> dict[str, np.ndarray]:
     """The chain inputs ``names`` of rows [start, stop), each read from its own table."""
+    from ..lh5.keep_open import keep_table_open
+
     layouts, _, origin = source_layouts(sources)
     out: dict[str, np.ndarray] = {}
     for i, (file, group, _, _) in enumerate(sources):
         wanted = {origin[n][1]: n for n in names if origin[n][0] == i}
         if wanted:
+            keep_table_open(file, group)  # each compressed chunk inflates once over the chunks
             head, columns = layouts[i]
             values = _read_inputs(file, group, list(wanted), columns, start, stop, head)
             out.update({wanted[k]: v for k, v in values.items()})
@@ -272,12 +275,14 @@ def _read_copied(sources: Sequence[Source], names: Sequence[str], start: int, st
     import awkward as ak
 
     from ..lh5 import read
+    from ..lh5.keep_open import keep_table_open
 
     _, _, origin = source_layouts(sources)
     fields: dict[str, Any] = {}
     for i, (file, group, _, _) in enumerate(sources):
         wanted = {origin[n][1]: n for n in names if origin[n][0] == i}
         if wanted:
+            keep_table_open(file, group)
             chunk = read(file, group, fields=list(wanted), rows=(start, stop))
             fields.update({wanted[k]: chunk[k] for k in wanted})
     return ak.zip({n: fields[n] for n in names}, depth_limit=1)
@@ -332,6 +337,7 @@ def prepare_chains(raw_file: str | os.PathLike, *, config: Any, database: Any = 
     afterwards inherit them and start at full speed. Returns how many."""
     from ..configs import load_config
     from ..hit.build_hit import select_tables
+    from ..lh5.keep_open import release_tables
     from ..lh5.read import read_n_rows
 
     cfg = parse_config(config)
@@ -346,6 +352,7 @@ def prepare_chains(raw_file: str | os.PathLike, *, config: Any, database: Any = 
         if chain not in built and task[2] > 0:
             warm_up(task)
         built.add(chain)
+    release_tables()  # processes forked next open their own handles
     return len(built)
 
 
@@ -398,6 +405,7 @@ def build_dsp(
 
     from ..configs import load_config
     from ..hit.build_hit import select_tables
+    from ..lh5.keep_open import release_tables
     from ..lh5.output import atomic_output
     from ..lh5.read import read_n_rows
     from ..lh5.write import Appender
@@ -439,6 +447,7 @@ def build_dsp(
             executor, ahead, work_here = make_executor(jobs, scheduler, preload), 2 * max(jobs, 1), False
         elif jobs > 1:  # this process works too, beside jobs - 1 workers
             warm_up(tasks[0])  # workers forked from here start with the chain built and run
+            release_tables()  # workers open their own handles
             executor, ahead, work_here = process_pool(jobs - 1, preload, inherit=True), 3 * (jobs - 1), True
         else:
             executor, ahead, work_here = make_executor(1), 1, False
@@ -455,6 +464,7 @@ def build_dsp(
                     progress(table, stop, totals[table])
         finally:
             shutdown(executor)
+            release_tables()
         return counts
 
     if out_file is None:
