@@ -18,7 +18,7 @@ HEAD_BYTES = 4096
 
 
 def _sniff_fcio(head: bytes) -> bool:
-    from .fcio.reader import is_fcio
+    from .fcio.records import is_fcio
 
     return is_fcio(head)
 

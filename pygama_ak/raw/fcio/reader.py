@@ -37,10 +37,10 @@ from .records import (
     FSP_STATUS,
     MAX_FRAME_BYTES,
     MAX_TAG,
-    PROTOCOL_NAME,
     PROTOCOL_SIZE,
     PROTOCOL_TAG,
     PSEUDO_ORPHAN,
+    is_fcio,
     tag_name,
 )
 
@@ -65,17 +65,6 @@ class RecordChunk:
     pids: np.ndarray | None = None
     #: the last record was cut short by corruption found by a resync (its frames before it)
     cut_by_resync: bool = False
-
-
-def is_fcio(head: bytes) -> bool:
-    """Whether the first bytes of a file are a tmio protocol header for FlashCam.
-
-    A file shorter than the header counts if it is the header's beginning (a cut file).
-    """
-    start = np.int32(PROTOCOL_TAG).tobytes() + PROTOCOL_NAME
-    if len(head) < len(start):
-        return len(head) > 0 and start.startswith(head)
-    return head[: len(start)] == start
 
 
 class RecordReader:

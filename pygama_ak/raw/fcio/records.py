@@ -57,3 +57,14 @@ FSP_TAGS = (FSP_CONFIG, FSP_EVENT, FSP_STATUS)
 def tag_name(tag: int) -> str:
     """Human name of a record tag (``"tag 42"`` for unknown ones)."""
     return TAG_NAMES.get(int(tag), f"tag {int(tag)}")
+
+
+def is_fcio(head: bytes) -> bool:
+    """Whether the first bytes of a file are a tmio protocol header for FlashCam.
+
+    A file shorter than the header counts if it is the header's beginning (a cut file).
+    """
+    start = PROTOCOL_TAG.to_bytes(4, "little", signed=True) + PROTOCOL_NAME
+    if len(head) < len(start):
+        return len(head) > 0 and start.startswith(head)
+    return head[: len(start)] == start

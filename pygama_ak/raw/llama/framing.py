@@ -1,12 +1,13 @@
-"""Find the SIS3316 event records in a buffer of llamaDAQ event data (numba).
+"""Find the SIS3316 event records in a buffer of llamaDAQ event data.
 
 Each event starts with a word whose bits 15–4 are ``fadc << 4 | channel``; its length in
-32-bit words is that channel's configured ``event_length``.
+32-bit words is that channel's configured ``event_length``. When every configured channel
+has the same length (the usual case) the events sit at a fixed stride and are found with
+numpy; otherwise a sequential numba scan (:mod:`.scan`, loaded only then) walks them.
 """
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
 
 FRAME_END = 0  # the buffer ends (possibly inside an event: the rest waits for more data)
@@ -15,7 +16,6 @@ FRAME_FULL = 2  # the output arrays are full
 N_FCH = 1 << 12
 
 
-@nb.njit(cache=True, nogil=True)
 def frame_events(
     words: np.ndarray, length_of: np.ndarray, offs: np.ndarray, fchs: np.ndarray
 ) -> tuple[int, int, int]:
@@ -24,20 +24,26 @@ def frame_events(
     ``length_of[fch]``: event length in words (0: no such channel). Fills ``offs`` (word
     offset) and ``fchs`` of each event; returns ``(events, status, word offset reached)``.
     """
-    pos = 0
-    n = 0
-    nwords = len(words)
-    while pos < nwords:
-        if n == len(offs):
-            return n, FRAME_FULL, pos
-        fch = (words[pos] >> 4) & 0xFFF
-        length = length_of[fch]
-        if length == 0:
-            return n, FRAME_UNKNOWN, pos
-        if pos + length > nwords:
-            return n, FRAME_END, pos
-        offs[n] = pos
-        fchs[n] = fch
-        n += 1
-        pos += length
+    lengths = np.unique(length_of[length_of > 0])
+    if len(lengths) != 1:
+        from .scan import scan_events
+
+        return scan_events(words, length_of, offs, fchs)
+    length = int(lengths[0])
+    n_fit = min(len(words) // length, len(offs))
+    starts = np.arange(n_fit, dtype=np.int64) * length
+    fch = ((words[starts] >> 4) & 0xFFF).astype(np.int64)
+    known = length_of[fch] != 0
+    n = n_fit if known.all() else int(np.argmin(known))
+    offs[:n] = starts[:n]
+    fchs[:n] = fch[:n]
+    pos = n * length
+    if n < n_fit:
+        return n, FRAME_UNKNOWN, pos
+    if pos >= len(words):
+        return n, FRAME_END, pos
+    if n == len(offs):
+        return n, FRAME_FULL, pos
+    if length_of[(int(words[pos]) >> 4) & 0xFFF] == 0:
+        return n, FRAME_UNKNOWN, pos
     return n, FRAME_END, pos

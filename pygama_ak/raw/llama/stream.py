@@ -6,7 +6,7 @@ per event, key ``(fadc << 4) + channel``). The default routing writes one table 
 of channels with equal sample lengths, averaging mode and format bits: ``LLAMAEvent`` if
 there is one group, else ``LLAMAEvent_<key>`` (one channel) or ``LLAMAEvent_<i>``.
 
-Events are found by a numba framing pass (:mod:`.framing`) over chunks of the file; the
+Events are found by a framing pass (:mod:`.framing`) over chunks of the file; the
 events of one group have a fixed length, so their fields are columns of a 2-D word array.
 Event words: 0 (bits 31–16 timestamp[47:32], 15–4 channel, 3–0 format bits), 1
 (timestamp[31:0]); format bit 0: peak word (bits 31–16 index, 15–0 value), info byte +
