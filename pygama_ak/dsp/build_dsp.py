@@ -140,33 +140,35 @@ class TableRunner:
 
 
 def _to_awkward(results: Mapping[str, Any], units: Mapping[str, str | None], attrs: Mapping[str, dict],
-                copied: Any) -> Any:
+                copied: Any, n_rows: int) -> Any:
+    """One chunk's outputs as a table; layouts are built directly around the numpy results."""
     import awkward as ak
 
-    fields: dict[str, Any] = {}
+    contents, names = [], []
     for name, value in results.items():
-        if isinstance(value, tuple):
-            values, lengths = value
-            capacity = values.shape[1] if values.ndim > 1 else 0
-            mask = np.arange(capacity)[None, :] < np.minimum(lengths, capacity)[:, None]
-            offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
-            np.cumsum(np.minimum(lengths, capacity), out=offsets[1:])
-            content = ak.contents.NumpyArray(values[mask])
-            col = ak.Array(ak.contents.ListOffsetArray(ak.index.Index64(offsets), content))
-        else:
-            col = ak.Array(value)
-        params = {}
+        params: dict[str, Any] = {}
         if units.get(name):
             params["units"] = units[name]
         if attrs.get(name):
             params["attrs"] = dict(attrs[name])
-        for key, v in params.items():
-            col = ak.with_parameter(col, key, v)
-        fields[name] = col
+        if isinstance(value, tuple):  # vector output: (values, lengths) → jagged rows
+            values, lengths = value
+            capacity = values.shape[1] if values.ndim > 1 else 0
+            kept = np.minimum(lengths, capacity)
+            mask = np.arange(capacity)[None, :] < kept[:, None]
+            offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+            np.cumsum(kept, out=offsets[1:])
+            layout = ak.contents.ListOffsetArray(ak.index.Index64(offsets),
+                                                 ak.contents.NumpyArray(values[mask]), parameters=params)
+        else:
+            layout = ak.contents.NumpyArray(value, parameters=params)
+        contents.append(layout)
+        names.append(name)
     if copied is not None:
         for name in copied.fields:
-            fields[name] = copied[name]
-    return ak.zip(fields, depth_limit=1)
+            contents.append(ak.to_layout(copied[name]))
+            names.append(name)
+    return ak.Array(ak.contents.RecordArray(contents, names, length=n_rows))
 
 
 def output_table(table: str) -> str:
@@ -458,7 +460,7 @@ def build_dsp(
                 table = sources[0][1]
                 extra = _read_copied(sources, copied, start, stop) if copied else None
                 out_name = output_table(table)
-                sink(out_name, _to_awkward(results, units, attrs, extra))
+                sink(out_name, _to_awkward(results, units, attrs, extra, stop - start))
                 counts[out_name] = counts.get(out_name, 0) + stop - start
                 if progress is not None:
                     progress(table, stop, totals[table])
