@@ -1,13 +1,17 @@
 """Scaling of the chain over many files: 1 worker, a local process pool, a Dask LocalCluster.
 
-    .venv/bin/python benchmarks/scale.py [--files 8] [--events 600] [--workers 2] [--reps 3]
+    .venv/bin/python benchmarks/scale.py [--files 8] [--events 8000] [--workers 2] [--reps 3]
 
 Input: ``--files`` simulated FCIO Th-228 runs (``pygama_ak.daq.simulate``, 3 HPGe channels,
 2000 samples) in a temporary folder, converted to raw once (untimed: the raw tier's gzip
 compression already runs in threads, so one raw worker uses both cores). Each configuration
 then runs ``run_chain`` with the dsp tier (the demo HPGe config) in a fresh process, as a
-user's ``pygama-ak chain`` would: one process, a local pool (its forkserver starts in that
-run), or the Dask LocalCluster started beforehand (fresh workers, running idle). The wall time
+user's ``pygama-ak chain`` would: one process, a local pool (forked in that run after the
+parent has built the chain), or the Dask LocalCluster started beforehand (fresh workers,
+running idle). Children get the environment this script started with: starting a
+LocalCluster adds ``MALLOC_TRIM_THRESHOLD_=65536`` and friends to ``os.environ``, which
+would otherwise reach them (``pygama_ak`` undoes that malloc setting itself, see
+``run.executors.undo_frozen_malloc``). The wall time
 is that of the ``run_chain`` call, workers' start-up and imports included. Runs of the three
 configurations are interleaved ``--reps`` times; printed: median wall, waveforms/s, every run,
 the speed-up of the pool over one worker, and Dask vs the pool.
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -48,6 +53,11 @@ def child(path: str, kwargs: dict) -> dict:
     return {"wall": wall, "rows": summary["dsp"].rows}
 
 
+#: this process's environment before distributed's LocalCluster adds its worker settings
+#: (``MALLOC_TRIM_THRESHOLD_``, ``OMP_NUM_THREADS``, ...) to it: children get a user's shell
+USER_ENV = dict(os.environ)
+
+
 def run_once(path: Path, **kwargs) -> tuple[float, int]:
     """Remove the dsp outputs, then time one fresh process running the chain."""
     import shutil
@@ -56,7 +66,7 @@ def run_once(path: Path, **kwargs) -> tuple[float, int]:
 
     shutil.rmtree(path.with_suffix("") / "tier" / "dsp", ignore_errors=True)
     proc = subprocess.run([sys.executable, __file__, "--child", str(path), json.dumps(kwargs)],
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False, env=USER_ENV)
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-3000:])
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -66,7 +76,7 @@ def run_once(path: Path, **kwargs) -> tuple[float, int]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--files", type=int, default=8)
-    p.add_argument("--events", type=int, default=600)
+    p.add_argument("--events", type=int, default=8000, help="events per file (×3 channels)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--reps", type=int, default=1, help="runs per configuration (median)")
     p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)

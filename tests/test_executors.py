@@ -96,3 +96,15 @@ def test_freed_memory_is_kept_on_linux():
     from pygama_ak.run.executors import keep_freed_memory
 
     assert keep_freed_memory() is sys.platform.startswith("linux")
+
+
+def test_undo_frozen_malloc_acts_only_when_the_environment_froze_it(monkeypatch):
+    from pygama_ak.run import executors
+
+    calls = []
+    monkeypatch.setattr(executors, "keep_freed_memory", lambda: calls.append(1) or True)
+    for name in executors.FROZEN_MALLOC_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    assert executors.undo_frozen_malloc() is False and calls == []
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "65536")  # what a LocalCluster leaves behind
+    assert executors.undo_frozen_malloc() is True and calls == [1]

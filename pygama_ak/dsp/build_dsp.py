@@ -412,9 +412,10 @@ def build_dsp(
     from ..lh5.read import read_n_rows
     from ..lh5.write import Appender
     from ..run import make_executor, ordered_map, shutdown
-    from ..run.executors import process_pool
+    from ..run.executors import process_pool, undo_frozen_malloc
     from .errors import ChainError
 
+    undo_frozen_malloc()
     cfg = parse_config(config)  # fails early on a bad config
     config_arg = cfg  # parsed once; workers get it pickled and reuse chains of equal content
     if database is not None and not isinstance(database, Mapping):

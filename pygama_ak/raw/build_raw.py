@@ -166,8 +166,11 @@ def build_raw(
     counted in ``summary.skipped``). ``checksum``: store HDF5 Fletcher32 checksums with every
     dataset (HDF5 then verifies them on every read).
     """
+    from ..run.executors import undo_frozen_malloc
+
     if on_error not in ("raise", "warn"):
         raise ValueError(f"on_error must be 'raise' or 'warn', not {on_error!r}")
+    undo_frozen_malloc()
     if checksum:
         compression = with_checksum(compression)
     t0 = time.perf_counter()

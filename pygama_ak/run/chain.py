@@ -232,7 +232,9 @@ def run_chain(config: str | os.PathLike | Mapping | RunConfig, *, jobs: int | No
     later tiers, otherwise the run stops with the error.
     """
     from . import make_executor, shutdown
+    from .executors import undo_frozen_malloc
 
+    undo_frozen_malloc()  # forked workers inherit it
     run = config if isinstance(config, RunConfig) else load_run_config(config)
     remove_partial_files(run)
     cycles = {p.stem: p for p in run.inputs}
