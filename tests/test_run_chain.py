@@ -172,3 +172,16 @@ def test_run_config_errors_name_the_file(tmp_path, daq_files):
     with pytest.raises(ValueError, match="no input matches 'nothing\\*.fcio'"):
         load_run_config(path)
     assert np.__version__  # numpy imported for the fixtures' waveforms
+
+
+def test_items_run_largest_inputs_first(tmp_path):
+    from pygama_ak.run.chain import Item, largest_first
+
+    sizes = [10, 3000, 0, 700]
+    items = []
+    for i, n in enumerate(sizes):
+        path = tmp_path / f"c{i}.fcio"
+        path.write_bytes(b"x" * n)
+        items.append(Item("raw", f"c{i}", {"daq": str(path)}, str(tmp_path / f"o{i}.lh5"), {}, ("", "")))
+    items.append(Item("raw", "gone", {"daq": str(tmp_path / "missing.fcio")}, str(tmp_path / "o.lh5"), {}, ("", "")))
+    assert largest_first(items) == [1, 3, 0, 2, 4]

@@ -23,7 +23,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -297,10 +297,20 @@ def remove_partial_files(run: RunConfig) -> list[Path]:
     return removed
 
 
+def largest_first(items: Sequence[Item]) -> list[int]:
+    """Indices of ``items``, largest inputs (bytes) first: workers then end on small items and
+    finish close together (a missing input counts as empty; its error comes when it runs)."""
+
+    def size(item: Item) -> int:
+        return sum(os.path.getsize(p) if os.path.isfile(p) else 0 for p in item.inputs.values())
+
+    return sorted(range(len(items)), key=lambda i: -size(items[i]))
+
+
 def _run_items(executor: Executor, items: list[Item], retries: int, skip_bad_files: bool,
                summary: TierSummary, alive: set[str], progress: Callable[[str, int, int], None] | None) -> None:
     attempts = dict.fromkeys(range(len(items)), 0)
-    pending = {executor.submit(run_item, item): i for i, item in enumerate(items)}
+    pending = {executor.submit(run_item, items[i]): i for i in largest_first(items)}
     done = 0
     while pending:
         finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
