@@ -291,3 +291,25 @@ def test_taper_cuts_the_last_chunks_and_keeps_every_row_in_order(rows, chunk, ta
     assert cut[: max(len(tasks) - tail, 0)] == tasks[: max(len(tasks) - tail, 0)]
     if rows and chunk >= 4:
         assert max(b - a for a, b in starts_stops[-tail:]) <= -(-chunk // 4)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_empty_table_is_skipped_with_a_warning(tmp_path, jobs):
+    """A channel without events has no waveform period to build a chain from: its table is
+    left out with a warning naming it, and the other tables are processed."""
+    path = tmp_path / "raw.lh5"
+    for ch, n in (("ch1", 0), ("ch2", 50)):
+        values = np.random.default_rng(0).integers(0, 1000, (n, 100)).astype(np.uint16)
+        wf = ak.zip({"t0": ak.with_parameter(np.zeros(n, np.float32), "units", "ns"),
+                     "dt": ak.with_parameter(np.full(n, 16, np.float32), "units", "ns"),
+                     "values": values}, depth_limit=1)
+        write(ak.zip({"waveform": wf, "energy": np.arange(n, dtype=np.float64)}, depth_limit=1), path, f"{ch}/raw")
+    cfg = {"outputs": ["m"], "processors": {
+        "m": {"function": "amax", "module": "numpy", "args": ["waveform[0:50]", 1, "m"], "kwargs": AMAX}}}
+    with pytest.warns(UserWarning, match="ch1/raw has no rows: no ch1/dsp table written"):
+        counts = build_dsp(path, tmp_path / "dsp.lh5", config=cfg, jobs=jobs, chunk_rows=7)
+    assert counts == {"ch2/dsp": 50}
+    from pygama_ak.lh5 import read
+
+    m = read(tmp_path / "dsp.lh5", "ch2/dsp").m.to_list()
+    assert m == np.random.default_rng(0).integers(0, 1000, (50, 100)).astype(np.uint16)[:, :50].max(axis=1).tolist()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -348,10 +349,13 @@ def prepare_chains(raw_file: str | os.PathLike, *, config: Any, database: Any = 
     built = set()
     for table in select_tables(raw_file, tables, tier="raw"):
         db = channel_database(database, table)
+        rows = read_n_rows(raw_file, table) or 0
+        if rows == 0:
+            continue  # skipped by build_dsp
         sources = table_sources(raw_file, table, cfg, db)
-        task = (sources, 0, min(read_n_rows(raw_file, table) or 0, 16), cfg, db, None, DEFAULT_BLOCK_ROWS)
+        task = (sources, 0, min(rows, 16), cfg, db, None, DEFAULT_BLOCK_ROWS)
         chain = id(runner_for(task).chain)
-        if chain not in built and task[2] > 0:
+        if chain not in built:
             warm_up(task)
         built.add(chain)
     release_tables()  # processes forked next open their own handles
@@ -431,6 +435,10 @@ def build_dsp(
         total = read_n_rows(raw_file, table) or 0
         if n_rows is not None:
             total = min(total, n_rows)
+        if total == 0:  # e.g. a dead channel: nothing to process, and no waveform period
+            warnings.warn(f"{raw_file}:{table} has no rows: no {output_table(table)} table written",
+                          stacklevel=2)
+            continue
         totals[table] = total
         db = channel_database(database, table)
         sources = table_sources(raw_file, table, cfg, db, rows=total)
@@ -448,7 +456,7 @@ def build_dsp(
         preload = [*WORKER_PRELOAD, *config_modules(config_arg)] if jobs > 1 or scheduler else []
         if scheduler:
             executor, ahead, work_here = make_executor(jobs, scheduler, preload), 2 * max(jobs, 1), False
-        elif jobs > 1:  # this process works too, beside jobs - 1 workers
+        elif jobs > 1 and tasks:  # this process works too, beside jobs - 1 workers
             warm_up(tasks[0])  # workers forked from here start with the chain built and run
             release_tables()  # workers open their own handles
             executor, ahead, work_here = process_pool(jobs - 1, preload, inherit=True), 3 * (jobs - 1), True
