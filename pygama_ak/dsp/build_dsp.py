@@ -318,8 +318,8 @@ def taper(tasks: list[tuple], tail: int, parts: int = 4) -> list[tuple]:
     for task in tasks[-tail:]:
         sources, start, stop = task[:3]
         step = max(1, -(-(stop - start) // parts))
-        cut += [(sources, a, min(a + step, stop), *task[3:]) for a in range(start, max(stop, start + 1), step)]
-    return tasks[:-tail] + cut if len(tasks) > tail else cut
+        cut += [(sources, a, min(a + step, stop), *task[3:]) for a in range(start, stop, step)]
+    return tasks[:-tail] + cut
 
 
 def warm_up(task: tuple, rows: int = 16) -> None:
@@ -327,10 +327,7 @@ def warm_up(task: tuple, rows: int = 16) -> None:
     the first-call costs (lazy imports, type dispatch, allocator growth) are paid here once and
     processes forked afterwards start at full speed."""
     sources, start, stop = task[:3]
-    if stop > start:
-        process_chunk((sources, start, min(stop, start + rows), *task[3:]))
-    else:
-        runner_for(task)
+    process_chunk((sources, start, min(stop, start + rows), *task[3:]))
 
 
 def prepare_chains(raw_file: str | os.PathLike, *, config: Any, database: Any = None,
@@ -442,7 +439,7 @@ def build_dsp(
         totals[table] = total
         db = channel_database(database, table)
         sources = table_sources(raw_file, table, cfg, db, rows=total)
-        for start in range(0, max(total, 1), chunk_rows):
+        for start in range(0, total, chunk_rows):
             stop = min(start + chunk_rows, total)
             tasks.append((sources, start, stop, config_arg, db, wanted, block_rows))
 
