@@ -9,10 +9,10 @@ listeners (fcid, their cards and enabled inputs) and card settings by class name
 from __future__ import annotations
 
 import json
-import plistlib
 from dataclasses import dataclass, field
 
 from .packets import code_of_data_id
+from .plist import parse_plist
 
 FC_ADC_CLASSES = ("ORFlashCamADCModel", "ORFlashCamADCStdModel")
 FC_CARD_CLASSES = (*FC_ADC_CLASSES, "ORFlashCamTriggerModel", "ORFlashCamGlobalTriggerModel")
@@ -49,7 +49,7 @@ class OrcaHeader:
     @classmethod
     def from_xml(cls, xml: bytes) -> OrcaHeader:
         """Parse the XML plist bytes (without padding)."""
-        return cls(plistlib.loads(xml, fmt=plistlib.FMT_XML))
+        return cls(parse_plist(xml))
 
     def json(self) -> str:
         """The header as daq2lh5 stores it in ``OrcaHeader``: ``json.dumps`` of the dict."""
