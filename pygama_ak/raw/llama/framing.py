@@ -47,3 +47,26 @@ def frame_events(
     if length_of[(int(words[pos]) >> 4) & 0xFFF] == 0:
         return n, FRAME_UNKNOWN, pos
     return n, FRAME_END, pos
+
+
+def gather_rows(words: np.ndarray, offs: np.ndarray, width: int) -> np.ndarray:
+    """``words[offs[i] : offs[i] + width]`` for every ``i``, as a new C-contiguous 2-D array.
+
+    Events of one channel group mostly follow each other (other channels' events interleave
+    now and then), so rows are copied a run of back-to-back events at a time; rows shorter
+    than a cache line's worth per run go through one fancy-index gather instead.
+    """
+    n = len(offs)
+    out = np.empty((n, width), dtype=words.dtype)
+    if n == 0 or width == 0:
+        return out
+    breaks = np.flatnonzero(np.diff(offs) != width) + 1
+    if len(breaks) * 64 > n * width:  # short runs of short rows: Python per run is slower
+        out[:] = words[offs[:, None] + np.arange(width)]
+        return out
+    starts = [0, *breaks.tolist()]
+    stops = [*breaks.tolist(), n]
+    for a, b in zip(starts, stops, strict=True):
+        first = int(offs[a])
+        out[a:b] = words[first : first + (b - a) * width].reshape(b - a, width)
+    return out

@@ -34,7 +34,7 @@ from ..columns import col, table
 from ..compass.structs import struct_record
 from ..errors import CorruptFileError, DAQFileError, TruncatedFileError
 from ..stream import Batch, DAQStream
-from .framing import FRAME_UNKNOWN, N_FCH, frame_events
+from .framing import FRAME_UNKNOWN, N_FCH, frame_events, gather_rows
 from .header import (
     CONFIG_BYTES,
     CONFIG_DTYPE,
@@ -63,6 +63,7 @@ class _Group:
         self.raw_samples = int(c["sample_length"]) if self.has_raw else 0
         self.avg_samples = int(c["avg_sample_length"]) if self.has_avg else 0
         self.header_words = c.header_words  # up to the raw-length word
+        self.samples_at = self.header_words + 1 + self.has_avg  # first word of the samples
         self.event_words = int(c["event_length"])
         # per-channel constants, looked up by key: slot[fch] indexes these arrays
         self.slot = np.zeros(N_FCH, dtype=np.int64)
@@ -223,11 +224,13 @@ class LlamaStream(DAQStream):
                 length_of[fch] = int(cfg["event_length"])
             min_len = int(length_of[length_of > 0].min()) if self.configs else 1
             pos = self.data_start  # file offset of rest[0]
-            rest = b""
+            rest = np.empty(0, dtype=np.uint8)
             while True:
-                data = f.read(self.chunk_bytes)
-                buf = rest + data if rest else data
-                words = np.frombuffer(buf, "<u4", count=len(buf) // 4)
+                buf = np.empty(len(rest) + self.chunk_bytes, dtype=np.uint8)
+                buf[: len(rest)] = rest  # a cut event's start, before the new bytes
+                got = f.readinto(memoryview(buf)[len(rest) :])
+                buf = buf[: len(rest) + got]
+                words = buf[: len(buf) // 4 * 4].view("<u4")
                 cap = len(words) // min_len + 1
                 offs = np.empty(cap, dtype=np.int64)
                 fchs = np.empty(cap, dtype=np.int64)
@@ -246,8 +249,8 @@ class LlamaStream(DAQStream):
                 rest = buf[4 * end :]
                 pos += 4 * end
                 self.stats.bytes_read = pos
-                if not data:
-                    if rest:
+                if not got:
+                    if len(rest):
                         size = ""
                         if end < len(words):
                             size = f" of {4 * int(length_of[words[end] >> 4 & 0xFFF])} bytes"
@@ -277,17 +280,20 @@ class LlamaStream(DAQStream):
             sel = np.flatnonzero(np.isin(fchs, g.fchs))
             if len(sel) == 0:
                 continue
-            ev = words[offs[sel, None] + np.arange(g.event_words)]
-            why = self._check(g, ev, fchs[sel])
+            head = gather_rows(words, offs[sel], g.samples_at)  # the words before the samples
+            why = self._check(g, head, fchs[sel])
             if why is not None:
                 k, text = why
                 if sel[k] < first_bad:
                     first_bad, reason = int(sel[k]), text
-            parts.append((g, sel, ev))
-        for g, sel, ev in parts:
+            parts.append((g, sel, head))
+        for g, sel, head in parts:
             keep = sel < first_bad
-            if keep.any():
-                yield self._table(g, ev[keep], fchs[sel[keep]], self.events_done + sel[keep])
+            if not keep.all():
+                if not keep.any():
+                    continue
+                sel, head = sel[keep], head[keep]
+            yield self._table(g, words, offs[sel], head, fchs[sel], self.events_done + sel)
         self.events_done += first_bad
         self.stats.records[EVENT] += first_bad
         if first_bad < n:
@@ -358,8 +364,17 @@ class LlamaStream(DAQStream):
                 first, text = int(hit[0]), why(int(hit[0]))
         return None if first == len(ev) else (first, text)
 
-    def _table(self, g: _Group, ev: np.ndarray, fchs: np.ndarray, index: np.ndarray) -> Batch:
-        """The LLAMAEvent rows of events ``ev`` (2-D words) of group ``g``."""
+    def _table(
+        self,
+        g: _Group,
+        words: np.ndarray,
+        offs: np.ndarray,
+        ev: np.ndarray,
+        fchs: np.ndarray,
+        index: np.ndarray,
+    ) -> Batch:
+        """The LLAMAEvent rows of the events at word offsets ``offs`` of group ``g``; ``ev``:
+        their words before the samples (2-D)."""
         n = len(ev)
         cfg = g.configs[0]
         slot = g.slot[fchs]
@@ -375,16 +390,16 @@ class LlamaStream(DAQStream):
             "unixtime_accuracy": col(np.full(n, TIME_ACCURACY), units="s"),
             "fadc_status_bits": col((rl >> 26 & 1).astype(np.uint32)),
         }
-        pos = g.header_words + 1 + g.has_avg
+        pos = g.samples_at
         if g.has_raw:
             nw = g.raw_samples // 2
-            values = np.ascontiguousarray(ev[:, pos : pos + nw]).view("<u2")
+            values = gather_rows(words, offs + pos, nw).view("<u2")
             pos += nw
             t0 = g.t0_raw[slot].astype(np.float32)
             c["waveform_windowed"] = _waveform(values, per_event_dt, t0)
         if g.has_avg:
             nw = g.avg_samples // 2
-            values = np.ascontiguousarray(ev[:, pos : pos + nw]).view("<u2")
+            values = gather_rows(words, offs + pos, nw).view("<u2")
             count = ev[:, g.header_words + 1] >> 16 & 0xFF
             t0c = g.t0_avg_const[slot]
             t0 = (t0c + count.astype(np.float64) * per_event_dt).astype(np.float32)
