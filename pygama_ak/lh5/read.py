@@ -25,6 +25,7 @@ import numpy as np
 
 from .datatype import Datatype, DatatypeError, format_datatype, parse_datatype
 from .errors import LH5DecodeError, LH5Error, LH5NotFoundError
+from .inflate import read_rows as read_rows_inflated
 
 PathLike = str | os.PathLike
 Selection = slice | np.ndarray  # a row range [start, stop) or sorted unique row indices
@@ -202,6 +203,8 @@ def _read_numbers(dsid, sel: slice | None) -> np.ndarray:
     start, stop = (0, n) if sel is None else (sel.start, sel.stop)
     out = np.empty((stop - start, *shape[1:]), dtype=dtype)
     if out.size == 0:
+        return out
+    if read_rows_inflated(dsid, start, stop, out):
         return out
     mtype = _MEMORY_TYPES.get(dtype)
     if mtype is None:
