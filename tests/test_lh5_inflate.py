@@ -15,6 +15,12 @@ from pygama_ak.lh5 import inflate, write
 from pygama_ak.lh5.read import _read_numbers
 
 READ = sys.modules["pygama_ak.lh5.read"]
+
+
+@pytest.fixture(autouse=True)
+def small_chunks_too(monkeypatch):
+    """The tests' chunks are small: let them take the fast path as large ones do."""
+    monkeypatch.setattr(inflate, "MIN_CHUNK_BYTES", 0)
 DTYPES = ["i1", "u1", "<u2", "<i2", "<i4", "<u4", "<i8", "<f4", "<f8", "?"]
 
 
@@ -138,3 +144,12 @@ def test_fast_path_is_what_reads_use(tmp_path, monkeypatch):
         ds = f.create_dataset("x", data=data, chunks=(128,), compression="gzip", shuffle=True)
         np.testing.assert_array_equal(_read_numbers(ds.id, slice(3, 900)), data[3:900])
     assert calls == [(3, 900)]
+
+
+def test_small_chunks_are_left_to_hdf5(tmp_path, monkeypatch):
+    monkeypatch.setattr(inflate, "MIN_CHUNK_BYTES", 64 << 10)
+    with h5py.File(tmp_path / "x.h5", "w") as f:
+        small = f.create_dataset("s", data=np.arange(50_000.0), chunks=(2397,), compression="gzip")
+        large = f.create_dataset("l", data=np.arange(50_000.0), chunks=(8192,), compression="gzip")
+        assert inflate.plan(small.id) is None
+        assert inflate.plan(large.id) == (8192, False)
