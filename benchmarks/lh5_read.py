@@ -7,6 +7,11 @@ Run in the anchors venv (it has all three): ``make bench`` or
 * lgdo: ``lh5.read(name, file)`` for every top-level object (what users call today)
 * ours: ``pygama_ak.lh5.read(file, "/")`` (the whole file as one Awkward record)
 
+Inputs: five files written by lgdo (``$PYGAMA_AK_TESTDATA``) and two written by pygama_ak
+(made in a temporary folder: a simulated FCIO run of 8000 events, 3 HPGe channels × 2000
+samples, through ``build_raw`` and ``build_dsp`` with the demo HPGe config; gzip), whose
+large shuffle+deflate chunks our reader inflates itself (``pygama_ak.lh5.inflate``).
+
 Times are medians over ``--reps`` warm repetitions; "first" is the first call in this process.
 """
 
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 import resource
 import statistics
 import sys
@@ -33,6 +39,20 @@ FILES = {
     "hit p03 (3 ch)": TIER / "hit/cal/p03/r001/l200-p03-r001-cal-20230318T012144Z-tier_hit.lh5",
     "raw LDQTA (100 x 5592 wf)": TESTDATA / "lh5/LDQTA_r117_20200110T105115Z_cal_geds_raw.lh5",
 }
+
+
+def make_ours(folder: Path) -> dict[str, Path]:
+    """A raw and a dsp file written by pygama_ak (simulated FCIO, 8000 events)."""
+    from pygama_ak.daq.simulate import simulate_fcio
+    from pygama_ak.dsp.build_dsp import build_dsp
+    from pygama_ak.raw.build_raw import build_raw
+
+    daq = simulate_fcio(folder / "sim.fcio", 8000, seed=1)
+    raw, dsp = folder / "sim-tier_raw.lh5", folder / "sim-tier_dsp.lh5"
+    build_raw(daq, raw, out_spec={"FCEventDecoder": {"ch{key}/raw": {"key_list": ["*"]}}})
+    config = Path(__file__).resolve().parents[1] / "pygama_ak/dsp/configs/hpge-demo.json"
+    build_dsp(raw, dsp, config=config)
+    return {"raw, ours (3 ch x 2000 samples, gzip)": raw, "dsp, ours (gzip)": dsp}
 
 
 def read_h5py(path: Path) -> int:
@@ -87,7 +107,9 @@ def main() -> None:
              f"{'ours/h5py':>9s} {'lgdo/h5py':>9s} {'lgdo/ours':>9s}"
     print(header)
     print("-" * len(header))
-    for label, path in FILES.items():
+    tmp = tempfile.TemporaryDirectory()
+    files = {**FILES, **make_ours(Path(tmp.name))}
+    for label, path in files.items():
         if not path.exists():
             print(f"{label:40s} missing: {path}")
             continue
@@ -98,6 +120,7 @@ def main() -> None:
         lg = timed(lambda p, n=names: read_lgdo(p, n), path, args.reps)[1] if have_lgdo else float("nan")
         print(f"{label:40s} {mb:6.2f} {h5 * 1e3:8.2f} {lg * 1e3:8.2f} {ours * 1e3:8.2f} "
               f"{ours_first * 1e3:8.1f} {ours / h5:9.2f} {lg / h5:9.2f} {lg / ours:9.2f}")
+    tmp.cleanup()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this process: {rss:.0f} MB")
 
