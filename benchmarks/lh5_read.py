@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 import resource
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
