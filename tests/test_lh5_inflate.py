@@ -153,3 +153,23 @@ def test_small_chunks_are_left_to_hdf5(tmp_path, monkeypatch):
         large = f.create_dataset("l", data=np.arange(50_000.0), chunks=(8192,), compression="gzip")
         assert inflate.plan(small.id) is None
         assert inflate.plan(large.id) == (8192, False)
+
+
+def test_real_fcio_file_converted_by_us_reads_equal_to_hdf5(tmp_path, testdata_dir, monkeypatch):
+    from pygama_ak.raw.build_raw import build_raw
+
+    monkeypatch.setattr(inflate, "MIN_CHUNK_BYTES", 64 << 10)  # the real threshold
+    out = tmp_path / "th228-tier_raw.lh5"
+    build_raw(testdata_dir / "fcio/th228.fcio", out)
+    fast = 0
+    with h5py.File(out) as f:
+        datasets: list[h5py.Dataset] = []
+        f.visititems(lambda _, o: datasets.append(o) if isinstance(o, h5py.Dataset) else None)
+        for ds in datasets:
+            if ds.shape and ds.dtype.kind != "O" and inflate.plan(ds.id) is not None:
+                fast += 1
+                n = ds.shape[0]
+                for start, stop in [(0, n), (n // 3, max(n // 3, n - 7))]:
+                    np.testing.assert_array_equal(_read_numbers(ds.id, slice(start, stop)),
+                                                  ds[start:stop], err_msg=ds.name)
+    assert fast >= 1  # the waveforms at least
