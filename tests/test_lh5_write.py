@@ -415,6 +415,28 @@ def test_appender_streams_chunks(tmp_path):
                                       f["evt/row/cumulative_length"][...])
 
 
+def test_appender_finds_its_datasets_without_lookups(tmp_path, monkeypatch):
+    """After the first append, later appends reach their datasets through the sink, not by
+    h5py's lookup by name; the rows are those of all appends."""
+    from pygama_ak.lh5.write import Appender
+
+    path = tmp_path / "a.lh5"
+    with Appender(path) as out:
+        out.append(ak.Array({"e": np.arange(5.0), "w": np.zeros((5, 3), np.uint16)}), "t")
+        assert set(out.sink.by_path) == {"/t/e", "/t/w"}
+        lookups = []
+        real_get = h5py.Group.get
+        monkeypatch.setattr(h5py.Group, "get", lambda g, name, *a, **k: lookups.append(name)
+                            or real_get(g, name, *a, **k))
+        for _ in range(3):
+            out.append(ak.Array({"e": np.arange(5.0), "w": np.ones((5, 3), np.uint16)}), "t")
+        assert "e" not in lookups and "w" not in lookups
+    assert not out.sink.by_path  # closed: nothing held
+    back = read(path, "t")
+    assert ak.to_list(back.e) == list(np.tile(np.arange(5.0), 4))
+    assert np.asarray(back.w).sum() == 3 * 5 * 3
+
+
 def test_appender_error_leaves_no_sink_work(tmp_path):
     from pygama_ak.lh5.write import Appender
 

@@ -273,7 +273,11 @@ class _Writer:
             data = np.char.encode(data, "utf-8")
         if data.dtype.kind == "S" and data.dtype.itemsize == 0:
             data = data.astype("S1")
-        ds = parent.get(name) if append else None
+        ds = None
+        if append:
+            ds = self.sink.dataset_at(path) if self.sink is not None else None
+            if ds is None:
+                ds = parent.get(name)
         if ds is not None:
             known = self.sink.target_of(ds) if self.sink is not None else None
             if known is None:  # (a dataset the sink knows was checked by an earlier append)
