@@ -7,12 +7,13 @@ import awkward as ak
 import numpy as np
 import pytest
 
-from pygama_ak.raw.compass.structs import _string, struct_record
+from pygama_ak.lh5.read import string_layout
+from pygama_ak.raw.compass.structs import struct_record
 
 
 @pytest.mark.parametrize("text", ["", "DT5730", "SRV_PARAM_CH_ENABLED", "ünïcödé €", "a\nb"])
 def test_string_layout_equals_awkwards(text):
-    ours, theirs = _string(text), ak.to_layout([text])
+    ours, theirs = string_layout(text), ak.to_layout([text])
     assert ours.form == theirs.form
     assert ours.to_list() == theirs.to_list() == [text]
 

@@ -330,9 +330,9 @@ class ChunkSink:
 
     def dataset_at(self, path: str) -> h5py.Dataset | None:
         """The dataset at absolute ``path`` if rows went to it through this sink (and it is
-        still open), else None."""
+        still open), else None. (``by_path`` is filled and cleared with ``targets``.)"""
         ds = self.by_path.get(path)
-        return ds if ds is not None and ds.id.valid and ds.id in self.targets else None
+        return ds if ds is not None and ds.id.valid else None
 
     def target_of(self, ds: h5py.Dataset) -> _Target | None:
         """What the sink knows of ``ds`` (row shape, dtype, ...), if rows went through it."""

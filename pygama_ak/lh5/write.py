@@ -142,8 +142,8 @@ def _is_packed(layout: ak.contents.Content, length: int | None = None) -> bool:
         offsets = layout.offsets.data
         if not isinstance(offsets, np.ndarray) or len(offsets) != n + 1:
             return False
-        first, last = (int(offsets[0]), int(offsets[-1])) if len(offsets) else (0, 0)
-        return first == 0 and layout.content.length == last and _is_packed(layout.content)
+        return (int(offsets[0]) == 0 and layout.content.length == int(offsets[-1])
+                and _is_packed(layout.content))
     return False  # options, indexed, unions, ListArray, ...: let awkward pack them
 
 
